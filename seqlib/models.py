@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
 
 RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def make_recurrent(kind: str, input_size: int, hidden_size: int, **kwargs) -> nn.Module:
-    """seqlib.RNN/LSTM/GRU by name ('rnn', 'lstm', 'gru'), batch_first=True."""
+def make_recurrent(kind: str, input_size: int, hidden_size: int, impl: str = "seqlib", **kwargs) -> nn.Module:
+    """RNN/LSTM/GRU by name ('rnn', 'lstm', 'gru'), batch_first=True; impl 'seqlib' or 'torch' (its twin)."""
     if kind not in RECURRENT:
         raise ValueError(f"make_recurrent: expected kind in {sorted(RECURRENT)}, got {kind!r}")
-    return RECURRENT[kind](input_size, hidden_size, batch_first=True, **kwargs)
+    if impl not in ("seqlib", "torch"):
+        raise ValueError(f"make_recurrent: expected impl 'seqlib' or 'torch', got {impl!r}")
+    table = RECURRENT if impl == "seqlib" else TORCH_RECURRENT
+    return table[kind](input_size, hidden_size, batch_first=True, **kwargs)
 
 
 class LastStepRegressor(nn.Module):
@@ -53,6 +58,30 @@ class TokenTagger(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(self.embed(x))  # (B, T, E) -> (B, T, D*H)
         return self.head(out)  # (B, T, C)
+
+
+class SequenceClassifier(nn.Module):
+    """Embeds token ids, reads the sequence (packed, so padding is never read) and classifies it
+    from the last layer's final hidden state (both directions concatenated when bidirectional).
+
+    Shapes: x (B, T) long, lengths (B,) -> logits (B, C).
+    """
+
+    def __init__(self, kind: str, vocab_size: int, embed_dim: int, hidden_size: int, num_classes: int,
+                 bidirectional: bool = False, num_layers: int = 1, impl: str = "seqlib", **kwargs):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.rnn = make_recurrent(kind, embed_dim, hidden_size, impl=impl, bidirectional=bidirectional,
+                                  num_layers=num_layers, **kwargs)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(self.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, state = self.rnn(packed)
+        h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
+        D = 2 if self.rnn.bidirectional else 1
+        last = h_n[-D:]  # the last layer's directions: (D, B, H)
+        return self.head(torch.cat(list(last), dim=-1))  # (B, D*H) -> (B, C)
 
 
 def count_parameters(model: nn.Module) -> int:
