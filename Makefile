@@ -21,14 +21,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install -q -e . --no-deps
 	touch $(STAMP)
 
+# TQDM_DISABLE: no progress-bar widgets in CI runs (they flood the kernel's output channel)
 test: setup
-	$(PY) -m pytest tests chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	TQDM_DISABLE=1 $(PY) -m pytest tests chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
 
 test-lib: setup
 	$(PY) -m pytest tests -q
 
 test-chapters: setup
-	$(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
 
 book: setup
 	rm -rf _build/html _build/jupyter_execute

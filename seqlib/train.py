@@ -149,7 +149,9 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
     elif hasattr(train, "__len__"):
         n_steps = len(train)
     total = None if n_steps is None else n_steps * max(epochs - history.epochs_done, 0)
-    bar = tqdm(total=total, desc=desc or type(model).__name__, disable=not progress, leave=True)
+    # progress=False hides the bar; otherwise tqdm's own TQDM_DISABLE=1 (set by `make test/book`) can
+    bar_kw = {} if progress else {"disable": True}
+    bar = tqdm(total=total, desc=desc or type(model).__name__, leave=True, mininterval=0.5, **bar_kw)
     start = time.perf_counter()
     try:
         for epoch in range(history.epochs_done, epochs):
