@@ -43,6 +43,12 @@ class History:
         return min(values) if mode == "min" else max(values)
 
 
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return os.environ.get("TQDM_DISABLE", "").lower() in ("", "0", "false")
+
+
 def _check_batch_tuple(data, what: str) -> tuple:
     if not isinstance(data, (tuple, list)) or len(data) < 2:
         raise TypeError(f"train.fit: expected {what} as a tuple (inputs..., targets) of tensors")
@@ -113,7 +119,7 @@ def load_checkpoint(path, model: nn.Module, optimizer=None) -> tuple[History, to
 def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
         metric: Callable | None = None, optimizer: torch.optim.Optimizer | None = None,
         lr: float = 1e-3, batch_size: int = 64, clip: float | None = None, device=None,
-        seed: int = 0, checkpoint=None, progress: bool = True, desc: str | None = None,
+        seed: int = 0, checkpoint=None, progress: bool | None = None, desc: str | None = None,
         eval_batch_size: int = 256) -> History:
     """Trains `model` and returns its `History`.
 
@@ -126,6 +132,8 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
         metric: metric(output, targets) -> number, reported on `val` (e.g. accuracy).
         optimizer: default Adam(lr).  clip: max gradient norm (None: no clipping).
         checkpoint: a path; written atomically after every epoch and resumed from when it exists.
+        progress: show a tqdm bar; None (default) shows it unless the environment sets
+            TQDM_DISABLE=1, as `make test` and `make book` do (tqdm's notebook bar ignores it).
     Ctrl-C stops cleanly: the model keeps its weights and the history so far is returned with
     `interrupted=True`. A loss of inf or NaN stops the run with `diverged=True`.
     """
@@ -149,9 +157,8 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
     elif hasattr(train, "__len__"):
         n_steps = len(train)
     total = None if n_steps is None else n_steps * max(epochs - history.epochs_done, 0)
-    # progress=False hides the bar; otherwise tqdm's own TQDM_DISABLE=1 (set by `make test/book`) can
-    bar_kw = {} if progress else {"disable": True}
-    bar = tqdm(total=total, desc=desc or type(model).__name__, leave=True, mininterval=0.5, **bar_kw)
+    bar = tqdm(total=total, desc=desc or type(model).__name__, leave=True, mininterval=0.5,
+               disable=not _show_progress(progress))
     start = time.perf_counter()
     try:
         for epoch in range(history.epochs_done, epochs):

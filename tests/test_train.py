@@ -90,3 +90,11 @@ def test_bad_data_is_named():
 def test_accuracy():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
     assert float(seqlib.accuracy(logits, torch.tensor([0, 1, 1]))) == pytest.approx(2 / 3)
+
+
+def test_progress_follows_tqdm_disable(monkeypatch):
+    from seqlib.train import _show_progress
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert _show_progress(None) is False and _show_progress(True) is True
+    monkeypatch.delenv("TQDM_DISABLE")
+    assert _show_progress(None) is True and _show_progress(False) is False
