@@ -232,9 +232,10 @@ def run_check(spec: ExerciseSpec, candidate, verbose: bool = True) -> None:
         seeds = sorted({t.label.split(",")[0] for t in trials})
         kinds = sorted({t.label.split(", ")[-1] for t in trials})
         names = ", ".join(n for n, _ in _leaves(trial))
-        print(f"✓ {spec.title} check passed: outputs match {spec.reference_name} on {len(trials)} "
-              f"random cases ({len(seeds)} seeds x {' and '.join(kinds)}), and so do the gradients "
-              f"with respect to {names}.")
+        print(f"✓ {spec.title} check passed.\n"
+              f"  Outputs match {spec.reference_name} on {len(trials)} random cases "
+              f"({len(seeds)} seeds x {' and '.join(kinds)});\n"
+              f"  so do the gradients with respect to {names}.")
 
 
 def _diagnose(spec: ExerciseSpec, candidate, trials: list[Trial]) -> str | None:
