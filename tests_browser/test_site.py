@@ -16,7 +16,7 @@ import pytest
 import yaml
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, SITE, pages
+from browser import SITE, TOC, pages, serve
 
 SCREENSHOT_MAX_HEIGHT = 16000  # px; a long chapter is cut there
 
@@ -167,7 +167,6 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 
 def test_the_checks_catch_a_broken_page(driver, tmp_path):
     """The checks above can fail: a hand-written broken page trips every one of them."""
-    from conftest import serve
     (tmp_path / "broken.html").write_text(BROKEN_PAGE)
     (tmp_path / "good.html").write_text("<html><body><main>fine</main></body></html>")
     with serve(tmp_path) as url:
@@ -195,10 +194,11 @@ def test_no_cdn_in_html(site_url):
 
 def test_navigation_numbers_chapters_in_order(driver, site_url):
     """The sidebar lists the numbered parts' chapters in _toc.yml's order, numbered 1, 2, 3, ..."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load(TOC.read_text())
     numbered = [c["file"] for part in toc.get("parts", []) if part.get("numbered") for c in part["chapters"]]
     driver.get(site_url + "index.html")  # redirects to the intro
-    WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("chapters/intro.html"))
+    WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("chapters/intro.html")
+                                    and d.execute_script("return document.readyState") == "complete")
     links = driver.execute_script(
         "return [...document.querySelectorAll('nav.bd-docs-nav a.reference')].map(a => [a.getAttribute('href'), a.textContent.trim()])")
     by_file = {}
