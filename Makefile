@@ -50,7 +50,7 @@ serve:
 
 # Installs chromium + chromedriver (Debian) only when they are missing.
 browser-deps:
-	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then echo "browser-deps: $$($(CHROMIUM) --version) already installed"; \
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then echo "browser-deps: $(CHROMIUM) and $(CHROMEDRIVER) are installed"; \
 	else $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; fi
 
 # Opens every page of _build/html (run `make book` first) in headless Chromium: math rendered,

@@ -33,7 +33,9 @@ PACKAGES = [
         ("package/es5/output/chtml/fonts/woff-v2/", "mathjax/output/chtml/fonts/woff-v2/"),
         ("package/es5/ui/", "mathjax/ui/"),  # the right-click menu's lazily loaded parts
         ("package/es5/a11y/", "mathjax/a11y/"),  # accessibility: explorer and speech, on request
-        ("package/es5/sre/", "mathjax/sre/"),  # (from the menu)
+        ("package/es5/sre/", "mathjax/sre/"),  # (from the menu); semantic enrichment also needs
+        ("package/es5/input/mml.js", "mathjax/input/mml.js"),  # the MathML input
+        ("package/es5/input/mml/", "mathjax/input/mml/"),
     ]),
     ("requirejs@2.3.8", "777158e89275e16bd51aec3ef714fbcb5dc45789e7078659933bc814916d7dec", [
         ("package/require.js", "requirejs/require.js"),

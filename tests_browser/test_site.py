@@ -211,3 +211,25 @@ def test_navigation_numbers_chapters_in_order(driver, site_url):
     order = [Path(re.sub(r"\.html(#.*)?$", "", h)).name for h, _ in links]
     positions = [order.index(Path(f).name) for f in numbered]
     assert positions == sorted(positions), f"navigation order {order} does not follow _toc.yml {numbered}"
+
+
+def test_math_accessibility_explorer_works_offline(driver, site_url):
+    """MathJax's menu can turn on the accessibility explorer (speech, semantic enrichment), which
+    loads further components and the speech rules: they must come from the site too."""
+    page = next((p for p in pages() if 'class="math' in (SITE / p).read_text(encoding="utf-8")), None)
+    if page is None:
+        pytest.skip("no page of this build has math")
+    driver.get_log("browser"), driver.get_log("performance")
+    driver.get(site_url + page)
+    result = driver.execute_async_script("""
+const done = arguments[arguments.length - 1];
+MathJax.startup.promise.then(() => MathJax.loader.load('a11y/explorer')).then(() => {
+  const doc = MathJax.startup.document;
+  doc.options.enableEnrichment = true; doc.options.enableExplorer = true;
+  MathJax.typesetClear(); return MathJax.typesetPromise();
+}).then(() => done({ok: true}), e => done({error: String(e)}));
+""")
+    assert result.get("ok"), f"{page}: enabling the explorer failed: {result.get('error')}"
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    off = _off_machine_requests(driver.get_log("performance"))
+    assert not errors and not off, f"{page}: console errors {errors}, requests off the machine {off}"
