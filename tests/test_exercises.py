@@ -147,3 +147,22 @@ def test_module_with_wrong_parameter_names():
             super().__init__()
             self.W = nn.Linear(3, 4)
     _fails(check_rnn_cell, Named(), r"parameters \['W.bias', 'W.weight'\]", r"weight_ih")
+
+
+def test_a_new_check_plugs_in_through_exercise_spec(capsys):
+    """How a later check (attention, TextCNN) is written: a spec with trials, reference, mistakes."""
+    from seqlib.exercises import ExerciseSpec, Mistake, Trial, run_check
+
+    def trials():
+        g = torch.Generator().manual_seed(0)
+        return [Trial({"scores": torch.randn(2, 3, 4, generator=g)}, {}, f"case {k}") for k in range(2)]
+    spec = ExerciseSpec(
+        title="Attention weights", reference_name="torch.softmax(scores, -1)", trials=trials,
+        reference=lambda t: (torch.softmax(t.inputs["scores"], -1),),
+        call=lambda fn, t: fn(t.inputs["scores"]), normalise=lambda raw, t: (raw,), output_names=("weights",),
+        mistakes=[Mistake("a softmax over the queries (dim=-2) instead of the keys (dim=-1).",
+                          lambda t: (torch.softmax(t.inputs["scores"], -2),))])
+    run_check(spec, lambda s: s.softmax(-1))
+    assert "Attention weights check passed" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"softmax over the queries"):
+        run_check(spec, lambda s: s.softmax(1))
