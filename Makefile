@@ -1,4 +1,4 @@
-# Neural Architectures for NLP: `make test`, `make book`, `make serve`.
+# Neural Architectures for NLP: `make test`, `make book`, `make serve`, `make browser-test`.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
@@ -9,7 +9,12 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 NBVAL_TIMEOUT ?= 900
 
-.PHONY: setup test test-lib test-chapters book serve clean
+# The real-browser test drives Debian's chromium through its chromedriver (no downloads by Selenium).
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup test test-lib test-chapters vendor book serve browser-deps browser-test clean
 
 setup: $(STAMP)
 
@@ -31,13 +36,31 @@ test-lib: setup
 test-chapters: setup
 	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
 
-book: setup
+# MathJax, require.js and the ipywidgets embedder, fetched once with npm (pinned, sha256-checked)
+# into _vendor/, which the site serves from _static/: the built site needs no network.
+vendor:
+	python3 _ext/bundled_assets.py
+
+book: setup vendor
 	rm -rf _build/html _build/jupyter_execute
 	TQDM_DISABLE=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 
 serve:
 	@test -d _build/html || { echo "No _build/html yet: run 'make book' first"; exit 1; }
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+# Installs chromium + chromedriver (Debian) only when they are missing.
+browser-deps:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then echo "browser-deps: $(CHROMIUM) and $(CHROMEDRIVER) are installed"; \
+	else $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; fi
+
+# Opens every page of _build/html (run `make book` first) in headless Chromium: math rendered,
+# images loaded, no console errors, no request off the machine, internal links resolve.
+# Screenshots go to _build/screenshots/.
+browser-test: setup browser-deps
+	@test -d _build/html || { echo "No _build/html yet: run 'make book' first"; exit 1; }
+	$(PY) -c "import selenium" 2>/dev/null || $(PIP) install -q "selenium>=4.11,<5"
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(PY) -m pytest tests_browser -q
 
 clean:
 	rm -rf _build .pytest_cache

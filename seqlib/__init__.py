@@ -5,6 +5,7 @@ from .lstm import LSTM, LSTMCell
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
 from .train import History, accuracy, evaluate, fit
+from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
 
 __version__ = "0.1.0"
 
