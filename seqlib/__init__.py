@@ -1,9 +1,11 @@
 """seqlib: from-scratch PyTorch implementations of the architectures in *Neural Architectures for NLP*."""
+from .attention import AdditiveAttention
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
+from .seq2seq import Seq2Seq
 from .train import History, accuracy, evaluate, fit
 from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
 
@@ -14,4 +16,5 @@ __all__ = [
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
+    "AdditiveAttention", "Seq2Seq",
 ]
