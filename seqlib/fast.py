@@ -1,0 +1,158 @@
+"""Fast paths for `seqlib.LSTM`: the same equations, organised the way cuDNN organises them.
+
+`seqlib.LSTM(..., impl=...)` selects one; parameters, state_dict and results are the same:
+
+* ``"loop"`` (default, `seqlib.recurrent`): the cell, step by step, autograd recording every op.
+* ``"hoisted"``: the input projection W_ih x_t + b_ih does not depend on the recurrence, so the
+  runner computes it for all T steps in ONE GEMM before the loop (`lstm_step` is what is left
+  per step). T small GEMMs become one large one; the loop still records ~10 autograd nodes a step.
+* ``"fast"`` (`LSTMFunction`): hoisted, plus a hand-written backward. Per step, forward and
+  backward run only the recurrent GEMM and the pointwise gate math, in place, into buffers
+  allocated once for all T steps; autograd sees ONE node per layer and direction, and the weight
+  gradients become one GEMM each over all T steps after the backward loop.
+* on CUDA, `cuda_graphed` captures the whole forward and backward of a module (every kernel of
+  the T-step loop) once and replays it with one launch.
+
+What none of them removes: step t needs h_{t-1}, so every implementation, cuDNN included, runs T
+dependent steps one after the other (Appleyard et al. 2016).
+
+Shape legend: T time, B batch, I input features, H hidden size, 4H the gates i, f, g, o.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IMPLS = ("loop", "hoisted", "fast")
+
+
+def check_impl(module: str, impl) -> str:
+    if impl not in IMPLS:
+        raise ValueError(f"{module}: expected impl to be one of {IMPLS}, got {impl!r}")
+    return impl
+
+
+def lstm_step(xw, state, w_hh, b_hh=None):
+    """One LSTM step given the hoisted input projection xw = W_ih x_t + b_ih, (B, 4H)."""
+    h, c = state
+    gates = xw + F.linear(h, w_hh, b_hh)  # (B, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+    i, f, g, o = gates.chunk(4, dim=-1)  # 4 x (B, H)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return h, c
+
+
+class LSTMFunction(torch.autograd.Function):
+    """One LSTM layer and direction over T steps with a hand-written backward.
+
+    apply(x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H), b (4H,) or None)
+    -> hs (T, B, H), cs (T, B, H): every step's h_t and c_t. b is b_ih + b_hh.
+    First-order gradients only (no double backward).
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b):
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        x2 = x.reshape(T * B, I)
+        # the hoisted input projection, one GEMM: (T*B, I) @ (I, 4H) -> (T*B, 4H)
+        gates = torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()
+        gates = gates.view(T, B, 4 * H)  # pre-activations; overwritten in place by the activations
+        hs = x.new_empty(T + 1, B, H)  # hs[0] = h0, hs[t+1] = h_t
+        cs = x.new_empty(T + 1, B, H)
+        tcs = x.new_empty(T, B, H)  # tanh(c_t), kept for the backward
+        hs[0], cs[0] = h0, c0
+        w_hh_t = w_hh.t()  # (H, 4H)
+        G, IF, Gg, O = gates.unbind(0), gates[..., :2 * H].unbind(0), gates[..., 2 * H:3 * H].unbind(0), \
+            gates[..., 3 * H:].unbind(0)
+        I_, F_ = gates[..., :H].unbind(0), gates[..., H:2 * H].unbind(0)
+        Hs, Cs, TCs = hs.unbind(0), cs.unbind(0), tcs.unbind(0)
+        for t in range(T):
+            G[t].addmm_(Hs[t], w_hh_t)  # (B, 4H) += (B, H) @ (H, 4H): the only dependent GEMM
+            IF[t].sigmoid_()
+            Gg[t].tanh_()
+            O[t].sigmoid_()
+            torch.mul(F_[t], Cs[t], out=Cs[t + 1])  # c_t = f * c_{t-1} + i * g
+            Cs[t + 1].addcmul_(I_[t], Gg[t])
+            torch.tanh(Cs[t + 1], out=TCs[t])
+            torch.mul(O[t], TCs[t], out=Hs[t + 1])  # h_t = o * tanh(c_t)
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs)
+        ctx.has_bias = b is not None
+        ctx.set_materialize_grads(False)
+        return hs[1:], cs[1:]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dhs, dcs):
+        x, w_ih, w_hh, gates, hs, cs, tcs = ctx.saved_tensors
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        i, f, g, o = gates.chunk(4, dim=2)  # 4 x (T, B, H), activations
+        if dhs is None:
+            dhs = torch.zeros_like(tcs)
+        # Everything that does not depend on the incoming gradient, for all T at once:
+        # d pre-activation = (dc * P) for i, f, g and (dh * Q) for o; dc receives dh * A through h.
+        P = torch.stack([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g)], dim=2)  # (T, B, 3, H)
+        Q = tcs * o * (1 - o)  # (T, B, H)
+        A = o * (1 - tcs * tcs)  # (T, B, H)
+        dG = x.new_empty(T, B, 4 * H)  # d pre-activations of all gates
+        dG3 = dG[..., :3 * H].unflatten(2, (3, H)).unbind(0)  # T x (B, 3, H) views
+        dGo, Pt, Qt, At, Ft = dG[..., 3 * H:].unbind(0), P.unbind(0), Q.unbind(0), A.unbind(0), f.unbind(0)
+        dGt, dHs = dG.unbind(0), dhs.unbind(0)
+        dCs = dcs.unbind(0) if dcs is not None else None
+        dh = dHs[T - 1].clone()  # dL/dh_t, all paths
+        dc = dCs[T - 1].clone() if dCs is not None else torch.zeros_like(dh)  # dL/dc_t from c_{t+1}
+        for t in range(T - 1, -1, -1):
+            dc.addcmul_(dh, At[t])  # through h_t = o * tanh(c_t)
+            torch.mul(Pt[t], dc.unsqueeze(1), out=dG3[t])  # (B, 3, H) * (B, 1, H): di, df, dg
+            torch.mul(Qt[t], dh, out=dGo[t])  # do
+            dc = dc * Ft[t]  # to c_{t-1}
+            if t > 0:
+                dh = torch.addmm(dHs[t - 1], dGt[t], w_hh)  # (B, 4H) @ (4H, H) -> (B, H), plus dL/dy_{t-1}
+                if dCs is not None:
+                    dc.add_(dCs[t - 1])
+            else:
+                dh = dGt[0] @ w_hh  # dL/dh0
+        dG2 = dG.view(T * B, 4 * H)
+        dx = dw_ih = dw_hh = db = None
+        if ctx.needs_input_grad[0]:
+            dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
+        if ctx.needs_input_grad[3]:
+            dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I): one GEMM for all steps
+        if ctx.needs_input_grad[4]:
+            dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
+        if ctx.has_bias and ctx.needs_input_grad[5]:
+            db = dG2.sum(0)  # (4H,)
+        return dx, dh, dc, dw_ih, dw_hh, db
+
+
+def lstm_direction_fast(seq, state, weights, lengths=None):
+    """Drop-in for `RecurrentBase._run_direction` with `LSTMFunction`: seq (T, B, I) -> (T, B, H), (h, c).
+
+    With lengths (packed input), steps past a sequence's end only compute values nobody reads: the
+    outputs there are zeroed and the final state is taken at each sequence's last step, so their
+    gradient is zero, as in torch.nn.
+    """
+    w_ih, w_hh, b_ih, b_hh = weights
+    b = None if b_ih is None else b_ih + b_hh  # autograd hands both biases the same gradient
+    hs, cs = LSTMFunction.apply(seq, state[0], state[1], w_ih, w_hh, b)  # 2 x (T, B, H)
+    if lengths is None:
+        return hs, (hs[-1], cs[-1])
+    T, B = hs.shape[:2]
+    last = (lengths - 1).to(hs.device)  # (B,)
+    batch = torch.arange(B, device=hs.device)
+    mask = (torch.arange(T, device=hs.device).unsqueeze(1) < lengths.to(hs.device)).unsqueeze(2)  # (T, B, 1)
+    return hs * mask, (hs[last, batch], cs[last, batch])
+
+
+def cuda_graphed(module, sample_input):
+    """`module` (e.g. a seqlib.LSTM with impl="fast") captured as CUDA graphs, forward and backward.
+
+    Calls must pass a tensor of sample_input's shape, dtype and requires_grad (and no hx): the
+    graph replays the captured kernels on fixed buffers with one launch, removing the per-kernel
+    launch cost of the T-step loop. CUDA only; see torch.cuda.make_graphed_callables.
+    """
+    if not (isinstance(sample_input, torch.Tensor) and sample_input.is_cuda):
+        raise ValueError("cuda_graphed: expected a CUDA tensor as sample_input (CUDA graphs need a GPU)")
+    return torch.cuda.make_graphed_callables(module, (sample_input,))
