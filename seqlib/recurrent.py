@@ -293,9 +293,11 @@ class RecurrentBase(nn.Module):
         if self.impl == "hoisted":
             w_ih, w_hh, b_ih, b_hh = weights
             xw = F.linear(seq, w_ih, b_ih)  # (T, B, I) @ (I, G*H) -> (T, B, G*H): all steps, one GEMM
-            step = lambda t, state: self.step(xw[t], state, w_hh, b_hh)
+            xws = xw.unbind(0)  # T x (B, G*H); unbind, not xw[t]: the backward of T selects would
+            step = lambda t, state: self.step(xws[t], state, w_hh, b_hh)  # write T full-size zero grads
         else:
-            step = lambda t, state: self.cell(seq[t], state, *weights)
+            xs = seq.unbind(0)  # T x (B, I)
+            step = lambda t, state: self.cell(xs[t], state, *weights)
         outputs = []
         for t in range(T):
             new = step(t, state)  # S x (B, H)
