@@ -16,78 +16,14 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import sys
 from pathlib import Path
 
 import torch
 
 import seqlib
-from seqlib.fast import cuda_graphed
+from seqlib.fast import SIZES, benchmark_lstm
 from seqlib.provenance import _commit, atomic_write_text
-from seqlib.timing import time_ms
-
-SIZES = {"cpu": dict(B=32, T=64, I=128, H=256), "h100": dict(B=64, T=256, I=256, H=512)}
-
-
-def make_models(I, H, device):
-    torch.manual_seed(0)
-    ref = torch.nn.LSTM(I, H).to(device)
-    models = {}
-    for impl in ("loop", "hoisted", "fast"):
-        m = seqlib.LSTM(I, H, impl=impl).to(device)
-        m.load_state_dict(ref.state_dict())
-        models[impl] = m
-    models["torch.nn.LSTM"] = ref
-    return models
-
-
-def bench_size(size: dict, device: torch.device, repeats: int, warmup: int, impls: list[str],
-               rounds: int = 1) -> list[dict]:
-    """Times every implementation at one size. With rounds > 1 the implementations take turns
-    (round-robin), so a burst of load on a shared machine hits all of them; each round is a median
-    of `repeats`, and the row keeps the median over rounds and the minimum over every run."""
-    B, T, I, H = size["B"], size["T"], size["I"], size["H"]
-    models = make_models(I, H, device)
-    x = torch.randn(T, B, I, device=device)
-    xg = x.clone().requires_grad_()
-    if device.type == "cuda" and "fast" in impls:
-        models["fast+graph"] = cuda_graphed(models["fast"], xg)
-    names = [n for n in models if n in impls or n == "torch.nn.LSTM" or (n == "fast+graph" and "fast" in impls)]
-    runs = {n: {"fwd": [], "fwd_bwd": [], "fwd_min": [], "fwd_bwd_min": []} for n in names}
-    for _ in range(rounds):
-        for name in names:
-            m = models[name]
-
-            def fwd():
-                with torch.no_grad():
-                    m(x)
-
-            def fwd_bwd():
-                out, (h, c) = m(xg)
-                (out.sum() + h.sum() + c.sum()).backward()
-
-            kinds = [("fwd_bwd", fwd_bwd)] if name == "fast+graph" else [("fwd", fwd), ("fwd_bwd", fwd_bwd)]
-            for kind, fn in kinds:  # a graphed callable always records autograd: timed as trained only
-                r = time_ms(fn, repeats=repeats, warmup=warmup, device=device)
-                runs[name][kind].append(r["median_ms"])
-                runs[name][kind + "_min"].append(r["min_ms"])
-    rows = []
-    for name in names:
-        row = {"impl": name, **size}
-        for kind in ("fwd", "fwd_bwd"):
-            if runs[name][kind]:
-                row[f"{kind}_ms"] = statistics.median(runs[name][kind])
-                row[f"{kind}_min_ms"] = min(runs[name][kind + "_min"])
-                row[f"{kind}_round_medians_ms"] = runs[name][kind]
-        rows.append(row)
-    ref = next(r for r in rows if r["impl"] == "torch.nn.LSTM")
-    for r in rows:
-        for k in ("fwd", "fwd_bwd"):
-            if f"{k}_ms" in r:
-                r[f"{k}_ratio"] = r[f"{k}_ms"] / ref[f"{k}_ms"]
-    return rows
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -108,7 +44,7 @@ def main(argv=None):
     impls = args.impls.split(",")
     rows = []
     for s in sizes:
-        rows += bench_size(SIZES[s], device, args.repeats, args.warmup, impls, args.rounds)
+        rows += benchmark_lstm(SIZES[s], device, args.repeats, args.warmup, impls, args.rounds)
     print(f"{seqlib.describe_device(device)}; median over {args.rounds} round(s) of the median of "
           f"{args.repeats} runs after {args.warmup} warm-up runs (min: fastest single run)")
     print(f"{'impl':>14} {'B':>4} {'T':>4} {'I':>4} {'H':>4} {'fwd ms':>9} {'min':>8} {'ratio':>6} "

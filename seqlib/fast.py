@@ -20,8 +20,12 @@ Shape legend: T time, B batch, I input features, H hidden size, 4H the gates i, 
 """
 from __future__ import annotations
 
+import statistics
+
 import torch
 import torch.nn.functional as F
+
+from .timing import time_ms
 
 IMPLS = ("loop", "hoisted", "fast")
 
@@ -156,3 +160,91 @@ def cuda_graphed(module, sample_input):
     if not (isinstance(sample_input, torch.Tensor) and sample_input.is_cuda):
         raise ValueError("cuda_graphed: expected a CUDA tensor as sample_input (CUDA graphs need a GPU)")
     return torch.cuda.make_graphed_callables(module, (sample_input,))
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+SIZES = {"cpu": dict(B=32, T=64, I=128, H=256), "h100": dict(B=64, T=256, I=256, H=512)}
+
+
+def _lstm_twins(I, H, device):
+    from .lstm import LSTM  # seqlib.lstm imports this module
+
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(I, H).to(device)
+    models = {}
+    for impl in ("loop", "hoisted", "fast"):
+        m = LSTM(I, H, impl=impl).to(device)
+        m.load_state_dict(ref.state_dict())
+        models[impl] = m
+    models["torch.nn.LSTM"] = ref
+    return models
+
+
+def benchmark_lstm(size: dict, device="cpu", repeats: int = 10, warmup: int = 3,
+                   impls=("loop", "hoisted", "fast"), rounds: int = 1) -> list[dict]:
+    """Times seqlib.LSTM's impls and torch.nn.LSTM at one size (benchmarks/rnn_speed.py's core).
+
+    Rows: impl, B, T, I, H, fwd_ms / fwd_bwd_ms (forward under no_grad; forward + backward of
+    out.sum() + h.sum() + c.sum()), their min and ratio to torch.nn.LSTM. On CUDA a "fast+graph" row
+    times impl="fast" through `cuda_graphed`. With rounds > 1 the implementations take turns
+    (round-robin), so a burst of load on a shared machine hits all of them; each round is a median
+    of `repeats`, and the row keeps the median over rounds and the minimum over every run."""
+    device, impls = torch.device(device), list(impls)
+    B, T, I, H = size["B"], size["T"], size["I"], size["H"]
+    models = _lstm_twins(I, H, device)
+    x = torch.randn(T, B, I, device=device)
+    xg = x.clone().requires_grad_()
+    if device.type == "cuda" and "fast" in impls:
+        models["fast+graph"] = cuda_graphed(models["fast"], xg)
+    names = [n for n in models if n in impls or n == "torch.nn.LSTM" or (n == "fast+graph" and "fast" in impls)]
+    runs = {n: {"fwd": [], "fwd_bwd": [], "fwd_min": [], "fwd_bwd_min": []} for n in names}
+    for _ in range(rounds):
+        for name in names:
+            m = models[name]
+
+            def fwd():
+                with torch.no_grad():
+                    m(x)
+
+            def fwd_bwd():
+                out, (h, c) = m(xg)
+                (out.sum() + h.sum() + c.sum()).backward()
+
+            kinds = [("fwd_bwd", fwd_bwd)] if name == "fast+graph" else [("fwd", fwd), ("fwd_bwd", fwd_bwd)]
+            for kind, fn in kinds:  # a graphed callable always records autograd: timed as trained only
+                r = time_ms(fn, repeats=repeats, warmup=warmup, device=device)
+                runs[name][kind].append(r["median_ms"])
+                runs[name][kind + "_min"].append(r["min_ms"])
+    rows = []
+    for name in names:
+        row = {"impl": name, **size}
+        for kind in ("fwd", "fwd_bwd"):
+            if runs[name][kind]:
+                row[f"{kind}_ms"] = statistics.median(runs[name][kind])
+                row[f"{kind}_min_ms"] = min(runs[name][kind + "_min"])
+                row[f"{kind}_round_medians_ms"] = runs[name][kind]
+        rows.append(row)
+    ref = next(r for r in rows if r["impl"] == "torch.nn.LSTM")
+    for r in rows:
+        for k in ("fwd", "fwd_bwd"):
+            if f"{k}_ms" in r:
+                r[f"{k}_ratio"] = r[f"{k}_ms"] / ref[f"{k}_ms"]
+    return rows
+
+
+def count_ops(fn) -> int:
+    """How many ATen operators `fn()` dispatches, forward and backward (each is at least one kernel
+    launch on a GPU and one pass over its operands' memory)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.n

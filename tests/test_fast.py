@@ -153,3 +153,14 @@ def test_cuda_graphed_refuses_cpu_tensors():
     from seqlib.fast import cuda_graphed
     with pytest.raises(ValueError, match="cuda_graphed: expected a CUDA tensor"):
         cuda_graphed(seqlib.LSTM(I, H, impl="fast"), torch.randn(T, B, I))
+
+
+def test_benchmark_rows_and_op_counts():
+    from seqlib.fast import benchmark_lstm, count_ops
+    rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), repeats=1, warmup=0, impls=["loop", "fast"])
+    assert [r["impl"] for r in rows] == ["loop", "fast", "torch.nn.LSTM"]
+    assert rows[-1]["fwd_ratio"] == 1.0 and rows[-1]["fwd_bwd_ratio"] == 1.0
+    assert all(r["fwd_ms"] > 0 and r["fwd_bwd_min_ms"] <= r["fwd_bwd_ms"] for r in rows)
+    x = torch.randn(8, 2, 3)
+    n = {impl: count_ops(lambda: seqlib.LSTM(3, 4, impl=impl)(x)) for impl in ("loop", "fast")}
+    assert n["fast"] < 0.8 * n["loop"], n
