@@ -50,13 +50,14 @@ def lstm_step(xw, state, w_hh, b_hh=None):
 class LSTMFunction(torch.autograd.Function):
     """One LSTM layer and direction over T steps with a hand-written backward.
 
-    apply(x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H), b (4H,) or None)
-    -> hs (T, B, H), cs (T, B, H): every step's h_t and c_t. b is b_ih + b_hh.
+    apply(x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H), b (4H,) or None, last)
+    -> hs (T, B, H) every step's h_t; h_n, c_n (B, H) the state after step last[b] of sequence b
+    (last: (B,) long, or None for the final step T-1). b is b_ih + b_hh.
     First-order gradients only (no double backward).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b, last=None):
         T, B, I = x.shape
         H = w_hh.size(1)
         x2 = x.reshape(T * B, I)
@@ -81,23 +82,36 @@ class LSTMFunction(torch.autograd.Function):
             Cs[t + 1].addcmul_(I_[t], Gg[t])
             torch.tanh(Cs[t + 1], out=TCs[t])
             torch.mul(O[t], TCs[t], out=Hs[t + 1])  # h_t = o * tanh(c_t)
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs)
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs, last)
         ctx.has_bias = b is not None
         ctx.set_materialize_grads(False)
-        return hs[1:], cs[1:]
+        if last is None:
+            return hs[1:], Hs[T].clone(), Cs[T].clone()
+        batch = torch.arange(B, device=x.device)
+        return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, dhs, dcs):
-        x, w_ih, w_hh, gates, hs, cs, tcs = ctx.saved_tensors
+    def backward(ctx, dhs, dh_n, dc_n):
+        x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
         T, B, I = x.shape
         H = w_hh.size(1)
         i, f, g, o = gates.chunk(4, dim=2)  # 4 x (T, B, H), activations
-        if dhs is None:
-            dhs = torch.zeros_like(tcs)
+        dhs = torch.zeros_like(tcs) if dhs is None else dhs  # (T, B, H): dL/dh_t from the outputs
+        dcs = None  # (T, B, H) dL/dc_t from outside, needed only when sequences end at different steps
+        if last is not None:
+            batch = torch.arange(B, device=x.device)
+            if dh_n is not None:
+                dhs = dhs.index_put((last, batch), dh_n, accumulate=True)  # a new tensor
+            if dc_n is not None:
+                dcs = torch.zeros_like(tcs)
+                dcs[last, batch] = dc_n
         # Everything that does not depend on the incoming gradient, for all T at once:
         # d pre-activation = (dc * P) for i, f, g and (dh * Q) for o; dc receives dh * A through h.
-        P = torch.stack([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g)], dim=2)  # (T, B, 3, H)
+        P = x.new_empty(T, B, 3, H)
+        torch.mul(g, i * (1 - i), out=P[:, :, 0])
+        torch.mul(cs[:-1], f * (1 - f), out=P[:, :, 1])
+        torch.mul(i, 1 - g * g, out=P[:, :, 2])
         Q = tcs * o * (1 - o)  # (T, B, H)
         A = o * (1 - tcs * tcs)  # (T, B, H)
         dG = x.new_empty(T, B, 4 * H)  # d pre-activations of all gates
@@ -105,8 +119,13 @@ class LSTMFunction(torch.autograd.Function):
         dGo, Pt, Qt, At, Ft = dG[..., 3 * H:].unbind(0), P.unbind(0), Q.unbind(0), A.unbind(0), f.unbind(0)
         dGt, dHs = dG.unbind(0), dhs.unbind(0)
         dCs = dcs.unbind(0) if dcs is not None else None
-        dh = dHs[T - 1].clone()  # dL/dh_t, all paths
-        dc = dCs[T - 1].clone() if dCs is not None else torch.zeros_like(dh)  # dL/dc_t from c_{t+1}
+        dh = dHs[T - 1]  # dL/dh_t, all paths
+        if last is None and dh_n is not None:
+            dh = dh + dh_n
+        if dCs is not None:
+            dc = dCs[T - 1].clone()
+        else:  # dL/dc_t from c_{t+1}
+            dc = dc_n.clone() if dc_n is not None and last is None else torch.zeros_like(dh)
         for t in range(T - 1, -1, -1):
             dc.addcmul_(dh, At[t])  # through h_t = o * tanh(c_t)
             torch.mul(Pt[t], dc.unsqueeze(1), out=dG3[t])  # (B, 3, H) * (B, 1, H): di, df, dg
@@ -128,7 +147,7 @@ class LSTMFunction(torch.autograd.Function):
             dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
         if ctx.has_bias and ctx.needs_input_grad[5]:
             db = dG2.sum(0)  # (4H,)
-        return dx, dh, dc, dw_ih, dw_hh, db
+        return dx, dh, dc, dw_ih, dw_hh, db, None
 
 
 def lstm_direction_fast(seq, state, weights, lengths=None):
@@ -140,14 +159,13 @@ def lstm_direction_fast(seq, state, weights, lengths=None):
     """
     w_ih, w_hh, b_ih, b_hh = weights
     b = None if b_ih is None else b_ih + b_hh  # autograd hands both biases the same gradient
-    hs, cs = LSTMFunction.apply(seq, state[0], state[1], w_ih, w_hh, b)  # 2 x (T, B, H)
+    last = None if lengths is None else (lengths - 1).to(seq.device)  # (B,)
+    hs, h_n, c_n = LSTMFunction.apply(seq, state[0], state[1], w_ih, w_hh, b, last)  # (T, B, H), 2 x (B, H)
     if lengths is None:
-        return hs, (hs[-1], cs[-1])
-    T, B = hs.shape[:2]
-    last = (lengths - 1).to(hs.device)  # (B,)
-    batch = torch.arange(B, device=hs.device)
+        return hs, (h_n, c_n)
+    T = hs.size(0)
     mask = (torch.arange(T, device=hs.device).unsqueeze(1) < lengths.to(hs.device)).unsqueeze(2)  # (T, B, 1)
-    return hs * mask, (hs[last, batch], cs[last, batch])
+    return hs * mask, (h_n, c_n)
 
 
 def cuda_graphed(module, sample_input):

@@ -118,8 +118,11 @@ def test_lstm_function_gradcheck():
     args = [torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True)
             for s in [(4, 2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,)]]
     assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a), args)
-    # bias=None and a gradient through c only
-    assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a, None)[1], args[:5])
+    last = torch.tensor([3, 1])  # sequences ending at different steps (packed input)
+    assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a, last), args)
+    # bias=None, and a gradient through c_n only
+    assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a, None)[2], args[:5])
+    assert torch.autograd.gradcheck(lambda *a: LSTMFunction.apply(*a, None, last)[2], args[:5])
 
 
 def test_fast_direction_ignores_padding_values():
