@@ -20,6 +20,7 @@ Shape legend: T time, B batch, I input features, H hidden size, 4H the gates i, 
 """
 from __future__ import annotations
 
+import copy
 import statistics
 
 import torch
@@ -214,7 +215,8 @@ def benchmark_lstm(size: dict, device="cpu", repeats: int = 10, warmup: int = 3,
     x = torch.randn(T, B, I, device=device)
     xg = x.clone().requires_grad_()
     if device.type == "cuda" and "fast" in impls:
-        models["fast+graph"] = cuda_graphed(models["fast"], xg)
+        # make_graphed_callables replaces a module's forward: graph a copy, keep "fast" eager
+        models["fast+graph"] = cuda_graphed(copy.deepcopy(models["fast"]), xg)
     names = [n for n in models if n in impls or n == "torch.nn.LSTM" or (n == "fast+graph" and "fast" in impls)]
     runs = {n: {"fwd": [], "fwd_bwd": [], "fwd_min": [], "fwd_bwd_min": []} for n in names}
     for _ in range(rounds):
