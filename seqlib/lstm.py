@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import fast
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 
@@ -60,6 +61,9 @@ class LSTM(RecurrentBase):
         input_size: I.  hidden_size: H.  num_layers: L (default 1).  bias: default True.
         batch_first: (B, T, ...) instead of (T, B, ...) (default False).
         dropout: between layers (default 0).  bidirectional: default False.
+        impl: how the layers run, same parameters and results (see `seqlib.fast`): "loop"
+            (default, the cell step by step), "hoisted" (input projection for all steps in one
+            GEMM), "fast" (hoisted, in-place gate math and a hand-written backward).
     Inputs: input, (h0, c0)
         input (T, B, I), (B, T, I) with batch_first, (T, I) unbatched, or a PackedSequence.
         h0, c0 (L*D, B, H) or (L*D, H) unbatched; zeros if omitted. A single Tensor is an error.
@@ -74,11 +78,24 @@ class LSTM(RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None):
+                 proj_size: int = 0, device=None, dtype=None, impl: str = "loop"):
         if proj_size:
             raise NotImplementedError("LSTM: proj_size is not supported by seqlib.LSTM; use torch.nn.LSTM")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device, dtype)
+        self.impl = fast.check_impl("LSTM", impl)
 
     def cell(self, x, state, w_ih, w_hh, b_ih, b_hh):
         return lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)
+
+    def step(self, xw, state, w_hh, b_hh):
+        return fast.lstm_step(xw, state, w_hh, b_hh)
+
+    def _run_direction(self, seq, state, weights, lengths):
+        if fast.check_impl("LSTM", self.impl) == "fast":
+            return fast.lstm_direction_fast(seq, state, weights, lengths)
+        return super()._run_direction(seq, state, weights, lengths)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.impl == "loop" else s + f", impl={self.impl!r}"

@@ -136,6 +136,7 @@ class RecurrentBase(nn.Module):
 
     num_gates = 1
     num_states = 1
+    impl = "loop"  # "hoisted": one GEMM for every step's input projection, then `step` (if defined)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -195,6 +196,10 @@ class RecurrentBase(nn.Module):
     def cell(self, x: torch.Tensor, state: State, w_ih, w_hh, b_ih, b_hh) -> State:
         """One time step: x (B, I_layer), state tuple of (B, H) -> new state tuple of (B, H)."""
         raise NotImplementedError
+
+    def step(self, xw: torch.Tensor, state: State, w_hh, b_hh) -> State:
+        """One time step given the hoisted input projection xw = W_ih x + b_ih (B, G*H); for impl="hoisted"."""
+        raise NotImplementedError(f"{type(self).__name__}: impl='hoisted' needs a `step` method")
 
     # --- the runner -------------------------------------------------------------------------------
 
@@ -285,9 +290,17 @@ class RecurrentBase(nn.Module):
         if lengths is not None:
             t = torch.arange(T).unsqueeze(1)  # (T, 1)
             mask = (t < lengths.unsqueeze(0)).to(seq.device).unsqueeze(2)  # (T, B, 1)
+        if self.impl == "hoisted":
+            w_ih, w_hh, b_ih, b_hh = weights
+            xw = F.linear(seq, w_ih, b_ih)  # (T, B, I) @ (I, G*H) -> (T, B, G*H): all steps, one GEMM
+            xws = xw.unbind(0)  # T x (B, G*H); unbind, not xw[t]: the backward of T selects would
+            step = lambda t, state: self.step(xws[t], state, w_hh, b_hh)  # write T full-size zero grads
+        else:
+            xs = seq.unbind(0)  # T x (B, I)
+            step = lambda t, state: self.cell(xs[t], state, *weights)
         outputs = []
         for t in range(T):
-            new = self.cell(seq[t], state, *weights)  # S x (B, H)
+            new = step(t, state)  # S x (B, H)
             if mask is not None:
                 m = mask[t]  # (B, 1)
                 new = tuple(torch.where(m, n, s) for n, s in zip(new, state))

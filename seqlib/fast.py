@@ -1,0 +1,270 @@
+"""Fast paths for `seqlib.LSTM`: the same equations, organised the way cuDNN organises them.
+
+`seqlib.LSTM(..., impl=...)` selects one; parameters, state_dict and results are the same:
+
+* ``"loop"`` (default, `seqlib.recurrent`): the cell, step by step, autograd recording every op.
+* ``"hoisted"``: the input projection W_ih x_t + b_ih does not depend on the recurrence, so the
+  runner computes it for all T steps in ONE GEMM before the loop (`lstm_step` is what is left
+  per step). T small GEMMs become one large one; the loop still records ~10 autograd nodes a step.
+* ``"fast"`` (`LSTMFunction`): hoisted, plus a hand-written backward. Per step, forward and
+  backward run only the recurrent GEMM and the pointwise gate math, in place, into buffers
+  allocated once for all T steps; autograd sees ONE node per layer and direction, and the weight
+  gradients become one GEMM each over all T steps after the backward loop.
+* on CUDA, `cuda_graphed` captures the whole forward and backward of a module (every kernel of
+  the T-step loop) once and replays it with one launch.
+
+What none of them removes: step t needs h_{t-1}, so every implementation, cuDNN included, runs T
+dependent steps one after the other (Appleyard et al. 2016).
+
+Shape legend: T time, B batch, I input features, H hidden size, 4H the gates i, f, g, o.
+"""
+from __future__ import annotations
+
+import copy
+import statistics
+
+import torch
+import torch.nn.functional as F
+
+from .timing import time_ms
+
+IMPLS = ("loop", "hoisted", "fast")
+
+
+def check_impl(module: str, impl) -> str:
+    if impl not in IMPLS:
+        raise ValueError(f"{module}: expected impl to be one of {IMPLS}, got {impl!r}")
+    return impl
+
+
+def lstm_step(xw, state, w_hh, b_hh=None):
+    """One LSTM step given the hoisted input projection xw = W_ih x_t + b_ih, (B, 4H)."""
+    h, c = state
+    gates = xw + F.linear(h, w_hh, b_hh)  # (B, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+    i, f, g, o = gates.chunk(4, dim=-1)  # 4 x (B, H)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return h, c
+
+
+class LSTMFunction(torch.autograd.Function):
+    """One LSTM layer and direction over T steps with a hand-written backward.
+
+    apply(x (T, B, I), h0 (B, H), c0 (B, H), w_ih (4H, I), w_hh (4H, H), b (4H,) or None, last)
+    -> hs (T, B, H) every step's h_t; h_n, c_n (B, H) the state after step last[b] of sequence b
+    (last: (B,) long, or None for the final step T-1). b is b_ih + b_hh.
+    First-order gradients only (no double backward).
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b, last=None):
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        x2 = x.reshape(T * B, I)
+        # the hoisted input projection, one GEMM: (T*B, I) @ (I, 4H) -> (T*B, 4H)
+        gates = torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()
+        gates = gates.view(T, B, 4 * H)  # pre-activations; overwritten in place by the activations
+        hs = x.new_empty(T + 1, B, H)  # hs[0] = h0, hs[t+1] = h_t
+        cs = x.new_empty(T + 1, B, H)
+        tcs = x.new_empty(T, B, H)  # tanh(c_t), kept for the backward
+        hs[0], cs[0] = h0, c0
+        w_hh_t = w_hh.t()  # (H, 4H)
+        G, IF, Gg, O = gates.unbind(0), gates[..., :2 * H].unbind(0), gates[..., 2 * H:3 * H].unbind(0), \
+            gates[..., 3 * H:].unbind(0)
+        I_, F_ = gates[..., :H].unbind(0), gates[..., H:2 * H].unbind(0)
+        Hs, Cs, TCs = hs.unbind(0), cs.unbind(0), tcs.unbind(0)
+        for t in range(T):
+            G[t].addmm_(Hs[t], w_hh_t)  # (B, 4H) += (B, H) @ (H, 4H): the only dependent GEMM
+            IF[t].sigmoid_()
+            Gg[t].tanh_()
+            O[t].sigmoid_()
+            torch.mul(F_[t], Cs[t], out=Cs[t + 1])  # c_t = f * c_{t-1} + i * g
+            Cs[t + 1].addcmul_(I_[t], Gg[t])
+            torch.tanh(Cs[t + 1], out=TCs[t])
+            torch.mul(O[t], TCs[t], out=Hs[t + 1])  # h_t = o * tanh(c_t)
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs, last)
+        ctx.has_bias = b is not None
+        ctx.set_materialize_grads(False)
+        if last is None:
+            return hs[1:], Hs[T].clone(), Cs[T].clone()
+        batch = torch.arange(B, device=x.device)
+        return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dhs, dh_n, dc_n):
+        x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        i, f, g, o = gates.chunk(4, dim=2)  # 4 x (T, B, H), activations
+        dhs = torch.zeros_like(tcs) if dhs is None else dhs  # (T, B, H): dL/dh_t from the outputs
+        dcs = None  # (T, B, H) dL/dc_t from outside, needed only when sequences end at different steps
+        if last is not None:
+            batch = torch.arange(B, device=x.device)
+            if dh_n is not None:
+                dhs = dhs.index_put((last, batch), dh_n, accumulate=True)  # a new tensor
+            if dc_n is not None:
+                dcs = torch.zeros_like(tcs)
+                dcs[last, batch] = dc_n
+        # Everything that does not depend on the incoming gradient, for all T at once:
+        # d pre-activation = (dc * P) for i, f, g and (dh * Q) for o; dc receives dh * A through h.
+        P = x.new_empty(T, B, 3, H)
+        torch.mul(g, i * (1 - i), out=P[:, :, 0])
+        torch.mul(cs[:-1], f * (1 - f), out=P[:, :, 1])
+        torch.mul(i, 1 - g * g, out=P[:, :, 2])
+        Q = tcs * o * (1 - o)  # (T, B, H)
+        A = o * (1 - tcs * tcs)  # (T, B, H)
+        dG = x.new_empty(T, B, 4 * H)  # d pre-activations of all gates
+        dG3 = dG[..., :3 * H].unflatten(2, (3, H)).unbind(0)  # T x (B, 3, H) views
+        dGo, Pt, Qt, At, Ft = dG[..., 3 * H:].unbind(0), P.unbind(0), Q.unbind(0), A.unbind(0), f.unbind(0)
+        dGt, dHs = dG.unbind(0), dhs.unbind(0)
+        dCs = dcs.unbind(0) if dcs is not None else None
+        dh = dHs[T - 1]  # dL/dh_t, all paths
+        if last is None and dh_n is not None:
+            dh = dh + dh_n
+        if dCs is not None:
+            dc = dCs[T - 1].clone()
+        else:  # dL/dc_t from c_{t+1}
+            dc = dc_n.clone() if dc_n is not None and last is None else torch.zeros_like(dh)
+        for t in range(T - 1, -1, -1):
+            dc.addcmul_(dh, At[t])  # through h_t = o * tanh(c_t)
+            torch.mul(Pt[t], dc.unsqueeze(1), out=dG3[t])  # (B, 3, H) * (B, 1, H): di, df, dg
+            torch.mul(Qt[t], dh, out=dGo[t])  # do
+            dc = dc * Ft[t]  # to c_{t-1}
+            if t > 0:
+                dh = torch.addmm(dHs[t - 1], dGt[t], w_hh)  # (B, 4H) @ (4H, H) -> (B, H), plus dL/dy_{t-1}
+                if dCs is not None:
+                    dc.add_(dCs[t - 1])
+            else:
+                dh = dGt[0] @ w_hh  # dL/dh0
+        dG2 = dG.view(T * B, 4 * H)
+        dx = dw_ih = dw_hh = db = None
+        if ctx.needs_input_grad[0]:
+            dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
+        if ctx.needs_input_grad[3]:
+            dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I): one GEMM for all steps
+        if ctx.needs_input_grad[4]:
+            dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
+        if ctx.has_bias and ctx.needs_input_grad[5]:
+            db = dG2.sum(0)  # (4H,)
+        return dx, dh, dc, dw_ih, dw_hh, db, None
+
+
+def lstm_direction_fast(seq, state, weights, lengths=None):
+    """Drop-in for `RecurrentBase._run_direction` with `LSTMFunction`: seq (T, B, I) -> (T, B, H), (h, c).
+
+    With lengths (packed input), steps past a sequence's end only compute values nobody reads: the
+    outputs there are zeroed and the final state is taken at each sequence's last step, so their
+    gradient is zero, as in torch.nn.
+    """
+    w_ih, w_hh, b_ih, b_hh = weights
+    b = None if b_ih is None else b_ih + b_hh  # autograd hands both biases the same gradient
+    last = None if lengths is None else (lengths - 1).to(seq.device)  # (B,)
+    hs, h_n, c_n = LSTMFunction.apply(seq, state[0], state[1], w_ih, w_hh, b, last)  # (T, B, H), 2 x (B, H)
+    if lengths is None:
+        return hs, (h_n, c_n)
+    T = hs.size(0)
+    mask = (torch.arange(T, device=hs.device).unsqueeze(1) < lengths.to(hs.device)).unsqueeze(2)  # (T, B, 1)
+    return hs * mask, (h_n, c_n)
+
+
+def cuda_graphed(module, sample_input):
+    """`module` (e.g. a seqlib.LSTM with impl="fast") captured as CUDA graphs, forward and backward.
+
+    Calls must pass a tensor of sample_input's shape, dtype and requires_grad (and no hx): the
+    graph replays the captured kernels on fixed buffers with one launch, removing the per-kernel
+    launch cost of the T-step loop. CUDA only; see torch.cuda.make_graphed_callables.
+    """
+    if not (isinstance(sample_input, torch.Tensor) and sample_input.is_cuda):
+        raise ValueError("cuda_graphed: expected a CUDA tensor as sample_input (CUDA graphs need a GPU)")
+    return torch.cuda.make_graphed_callables(module, (sample_input,))
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+SIZES = {"cpu": dict(B=32, T=64, I=128, H=256), "h100": dict(B=64, T=256, I=256, H=512)}
+
+
+def _lstm_twins(I, H, device):
+    from .lstm import LSTM  # seqlib.lstm imports this module
+
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(I, H).to(device)
+    models = {}
+    for impl in ("loop", "hoisted", "fast"):
+        m = LSTM(I, H, impl=impl).to(device)
+        m.load_state_dict(ref.state_dict())
+        models[impl] = m
+    models["torch.nn.LSTM"] = ref
+    return models
+
+
+def benchmark_lstm(size: dict, device="cpu", repeats: int = 10, warmup: int = 3,
+                   impls=("loop", "hoisted", "fast"), rounds: int = 1) -> list[dict]:
+    """Times seqlib.LSTM's impls and torch.nn.LSTM at one size (benchmarks/rnn_speed.py's core).
+
+    Rows: impl, B, T, I, H, fwd_ms / fwd_bwd_ms (forward under no_grad; forward + backward of
+    out.sum() + h.sum() + c.sum()), their min and ratio to torch.nn.LSTM. On CUDA a "fast+graph" row
+    times impl="fast" through `cuda_graphed`. With rounds > 1 the implementations take turns
+    (round-robin), so a burst of load on a shared machine hits all of them; each round is a median
+    of `repeats`, and the row keeps the median over rounds and the minimum over every run."""
+    device, impls = torch.device(device), list(impls)
+    B, T, I, H = size["B"], size["T"], size["I"], size["H"]
+    models = _lstm_twins(I, H, device)
+    x = torch.randn(T, B, I, device=device)
+    xg = x.clone().requires_grad_()
+    if device.type == "cuda" and "fast" in impls:
+        # make_graphed_callables replaces a module's forward: graph a copy, keep "fast" eager
+        models["fast+graph"] = cuda_graphed(copy.deepcopy(models["fast"]), xg)
+    names = [n for n in models if n in impls or n == "torch.nn.LSTM" or (n == "fast+graph" and "fast" in impls)]
+    runs = {n: {"fwd": [], "fwd_bwd": [], "fwd_min": [], "fwd_bwd_min": []} for n in names}
+    for _ in range(rounds):
+        for name in names:
+            m = models[name]
+
+            def fwd():
+                with torch.no_grad():
+                    m(x)
+
+            def fwd_bwd():
+                out, (h, c) = m(xg)
+                (out.sum() + h.sum() + c.sum()).backward()
+
+            kinds = [("fwd_bwd", fwd_bwd)] if name == "fast+graph" else [("fwd", fwd), ("fwd_bwd", fwd_bwd)]
+            for kind, fn in kinds:  # a graphed callable always records autograd: timed as trained only
+                r = time_ms(fn, repeats=repeats, warmup=warmup, device=device)
+                runs[name][kind].append(r["median_ms"])
+                runs[name][kind + "_min"].append(r["min_ms"])
+    rows = []
+    for name in names:
+        row = {"impl": name, **size}
+        for kind in ("fwd", "fwd_bwd"):
+            if runs[name][kind]:
+                row[f"{kind}_ms"] = statistics.median(runs[name][kind])
+                row[f"{kind}_min_ms"] = min(runs[name][kind + "_min"])
+                row[f"{kind}_round_medians_ms"] = runs[name][kind]
+        rows.append(row)
+    ref = next(r for r in rows if r["impl"] == "torch.nn.LSTM")
+    for r in rows:
+        for k in ("fwd", "fwd_bwd"):
+            if f"{k}_ms" in r:
+                r[f"{k}_ratio"] = r[f"{k}_ms"] / ref[f"{k}_ms"]
+    return rows
+
+
+def count_ops(fn) -> int:
+    """How many ATen operators `fn()` dispatches, forward and backward (each is at least one kernel
+    launch on a GPU and one pass over its operands' memory)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.n
