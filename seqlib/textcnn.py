@@ -109,10 +109,13 @@ class TextCNN(nn.Module):
 
     def feature_maps(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Each width's filter responses before pooling, with -inf where a window is not inside the
-        sequence: a list of K tensors (B, F, T' - k + 1), T' = max(T, widest filter)."""
+        sequence: a list of K tensors (B, F, T' - k + 1), where T' = max(T, widest filter) and, given
+        lengths, T is first cut to the longest length (the columns after it hold only padding)."""
         self._check(x, lengths)
-        B, T = x.shape
         widest = max(self.filter_sizes)
+        if lengths is not None and int(lengths.max()) < x.shape[1]:
+            x = x[:, : max(int(lengths.max()), widest)]  # columns past every sequence's end are padding
+        B, T = x.shape
         if T < widest:  # documented padding: too short for the widest filter
             if lengths is None:  # the added columns are padding, not tokens
                 lengths = torch.full((B,), T, device=x.device)
