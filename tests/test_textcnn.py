@@ -109,7 +109,7 @@ def test_trains_with_fit_like_sequence_classifier():
     lengths = torch.full((64,), 8)
     model = TextCNN(10, 8, 8, (2, 3), 2, dropout=0.0)
     hist = seqlib.fit(model, (x, lengths, y), val=(x, lengths, y), loss_fn=torch.nn.functional.cross_entropy,
-                      metric=seqlib.accuracy, epochs=30, lr=1e-2, progress=False)
+                      metric=seqlib.accuracy, epochs=12, lr=3e-2, progress=False)
     assert hist.val_metric[-1] > 0.9
 
 
