@@ -6,6 +6,7 @@ from .lstm import LSTM, LSTMCell
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
 from .seq2seq import Seq2Seq
+from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
 from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
 
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
+    "TextCNN",
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
     "AdditiveAttention", "Seq2Seq",
