@@ -183,7 +183,7 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
                 loss_sum += loss_value * len(target)
                 seen += len(target)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss_value:.4f}", epoch=epoch + 1)
+                bar.set_postfix(loss=f"{loss_value:.4f}", epoch=epoch + 1, refresh=False)  # the bar refreshes itself at mininterval
             if history.diverged:
                 break
             history.train_loss.append(loss_sum / max(seen, 1))
