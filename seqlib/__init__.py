@@ -2,6 +2,7 @@
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
+from .lstm import init_forget_bias, lstm_gate_trace, lstm_gates
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
 from .train import History, accuracy, evaluate, fit
@@ -9,6 +10,7 @@ from .train import History, accuracy, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "init_forget_bias", "lstm_gate_trace", "lstm_gates",
     "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
     "History", "fit", "evaluate", "accuracy",
