@@ -3,6 +3,7 @@ from .attention import AdditiveAttention
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
+from .lstm import init_forget_bias, lstm_gate_trace, lstm_gates
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
 from .seq2seq import Seq2Seq
@@ -13,6 +14,7 @@ from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `i
 __version__ = "0.1.0"
 
 __all__ = [
+    "init_forget_bias", "lstm_gate_trace", "lstm_gates",
     "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
     "TextCNN",

@@ -1,4 +1,5 @@
 """Offline data for the book: generated tasks and loaders for data that ships in PyPI packages."""
+from .chartext import CharText, char_text
 from .dates import load_dates
 from .g2p import load_g2p
 from .order import marker_order, marker_order_splits
@@ -8,5 +9,5 @@ from .textdata import TextData
 from .topics import load_docstring_topics
 
 __all__ = ["ADDING_BASELINE", "copy_baseline", "Split", "adding_problem", "adding_splits", "copy_memory", "copy_splits",
-           "load_dates", "load_g2p", "marker_order", "marker_order_splits", "load_text_folder", "TextData",
-           "load_docstring_topics"]
+           "CharText", "char_text", "load_dates", "load_g2p", "marker_order", "marker_order_splits",
+           "load_text_folder", "TextData", "load_docstring_topics"]
