@@ -22,6 +22,12 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 State = tuple  # a tuple of S tensors, each (B, H); element 0 is the hidden state h
 
 
+def _init_uniform(module: nn.Module) -> None:
+    k = 1.0 / math.sqrt(module.hidden_size)  # torch's init: U(-1/sqrt(H), 1/sqrt(H)) for every tensor
+    for p in module.parameters():
+        nn.init.uniform_(p, -k, k)
+
+
 def _check_positive_int(module: str, name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{module}: expected {name} to be a positive integer, got {value!r}")
@@ -52,9 +58,7 @@ class RecurrentCellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        k = 1.0 / math.sqrt(self.hidden_size)  # torch's init: U(-1/sqrt(H), 1/sqrt(H))
-        for p in self.parameters():
-            nn.init.uniform_(p, -k, k)
+        _init_uniform(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -169,9 +173,7 @@ class RecurrentBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        k = 1.0 / math.sqrt(self.hidden_size)  # torch's init: U(-1/sqrt(H), 1/sqrt(H))
-        for p in self.parameters():
-            nn.init.uniform_(p, -k, k)
+        _init_uniform(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
