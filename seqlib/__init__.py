@@ -1,4 +1,5 @@
 """seqlib: from-scratch PyTorch implementations of the architectures in *Neural Architectures for NLP*."""
+from .bidirectional import FlipPaddedBiLSTM, LengthAwareBiLSTM, PackedTagger
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
@@ -13,4 +14,5 @@ __all__ = [
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
+    "FlipPaddedBiLSTM", "LengthAwareBiLSTM", "PackedTagger",
 ]
