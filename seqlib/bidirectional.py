@@ -252,6 +252,7 @@ def prefix_next_token_loss(model: nn.Module, X: torch.Tensor, lengths: torch.Ten
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    lengths = lengths.cpu()
     rows = torch.repeat_interleave(torch.arange(len(X)), lengths)  # (P,): sequence of each prefix
     t = torch.cat([torch.arange(int(n)) for n in lengths])  # (P,): last position of each prefix
     nll, correct = 0.0, 0
