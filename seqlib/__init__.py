@@ -1,5 +1,6 @@
 """seqlib: from-scratch PyTorch implementations of the architectures in *Neural Architectures for NLP*."""
 from .attention import AdditiveAttention
+from .bidirectional import FlipPaddedBiLSTM, LengthAwareBiLSTM, PackedTagger
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
@@ -21,4 +22,5 @@ __all__ = [
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
     "AdditiveAttention", "Seq2Seq",
+    "FlipPaddedBiLSTM", "LengthAwareBiLSTM", "PackedTagger",
 ]

@@ -3,6 +3,7 @@ from .chartext import CharText, char_text
 from .dates import load_dates
 from .g2p import load_g2p
 from .order import marker_order, marker_order_splits
+from .hyphenation import HyphenationData, load_hyphenation
 from .tasks import ADDING_BASELINE, Split, adding_problem, adding_splits, copy_baseline, copy_memory, copy_splits
 from .text_folder import load_text_folder
 from .textdata import TextData
@@ -10,4 +11,4 @@ from .topics import load_docstring_topics
 
 __all__ = ["ADDING_BASELINE", "copy_baseline", "Split", "adding_problem", "adding_splits", "copy_memory", "copy_splits",
            "CharText", "char_text", "load_dates", "load_g2p", "marker_order", "marker_order_splits",
-           "load_text_folder", "TextData", "load_docstring_topics"]
+           "load_text_folder", "TextData", "load_docstring_topics", "HyphenationData", "load_hyphenation"]
