@@ -5,6 +5,8 @@ from .lstm import LSTM, LSTMCell
 from .models import LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
 from .train import History, accuracy, evaluate, fit
+from .transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
+                          TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
 
 __version__ = "0.1.0"
 
@@ -13,4 +15,6 @@ __all__ = [
     "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
+    "MultiheadAttention", "TransformerEncoderLayer", "SinusoidalPositionalEncoding",
+    "TransformerClassifier", "TransformerTagger", "TransformerRegressor",
 ]
