@@ -223,3 +223,24 @@ def test_exported():
     for name in ("MultiheadAttention", "TransformerEncoderLayer", "SinusoidalPositionalEncoding",
                  "TransformerClassifier", "TransformerTagger", "TransformerRegressor"):
         assert hasattr(seqlib, name)
+
+
+def test_attention_pooling_classifier_matches_naive_loop():
+    torch.manual_seed(0)
+    m = seqlib.models.AttentionPoolingClassifier("gru", 12, 5, 6, 3).double()
+    x = torch.randint(1, 12, (3, 7))
+    lengths = torch.tensor([7, 4, 2])
+    x[1, 4:] = 0
+    x[2, 2:] = 0
+    out = m(x, lengths)
+    for b in range(3):  # one sequence at a time, no padding at all
+        n = int(lengths[b])
+        h, _ = m.rnn(m.embed(x[b:b + 1, :n]))  # (1, n, H)
+        e = torch.stack([m.score(h[0, t]).squeeze() for t in range(n)])
+        a = torch.softmax(e, 0)
+        c = sum(a[t] * h[0, t] for t in range(n))
+        torch.testing.assert_close(out[b], m.head(c))
+        torch.testing.assert_close(m.last_weights[b, :n], a)
+        assert m.last_weights[b, n:].abs().sum() == 0
+    with pytest.raises(TypeError, match=r"^AttentionPoolingClassifier: expected token ids of dtype torch.long"):
+        m(x.double(), lengths)
