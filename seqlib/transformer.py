@@ -387,7 +387,8 @@ class TransformerClassifier(_EncoderStack):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if x.dtype != torch.long:
             raise TypeError(f"TransformerClassifier: expected token ids of dtype torch.long, got {x.dtype}")
-        T = x.size(1)
+        T = int(lengths.max())
+        x = x[:, :T]  # drop the columns that are padding in every row: (B, T_max) -> (B, T)
         pad = torch.arange(T, device=x.device).unsqueeze(0) >= lengths.to(x.device).unsqueeze(1)  # (B, T), True = pad
         h = self.encode(self.embed(x), key_padding_mask=pad)  # (B, T, E)
         keep = (~pad).unsqueeze(-1).to(h.dtype)  # (B, T, 1)
