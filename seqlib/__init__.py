@@ -4,6 +4,7 @@ from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
 from .models import AttentionPoolingClassifier, LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
+from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
 from .transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
                           TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
     "AttentionPoolingClassifier", "LastStepRegressor", "SequenceClassifier", "TokenTagger", "count_parameters", "make_recurrent",
+    "TextCNN",
     "History", "fit", "evaluate", "accuracy",
     "get_device", "describe_device", "seed_everything",
     "MultiheadAttention", "TransformerEncoderLayer", "SinusoidalPositionalEncoding",
