@@ -1,9 +1,11 @@
 """seqlib: from-scratch PyTorch implementations of the architectures in *Neural Architectures for NLP*."""
+from .attention import AdditiveAttention
 from .device import describe_device, get_device, seed_everything
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
 from .models import AttentionPoolingClassifier, LastStepRegressor, SequenceClassifier, TokenTagger, count_parameters, make_recurrent
 from .rnn import RNN, RNNCell
+from .seq2seq import Seq2Seq
 from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
 from .transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
@@ -19,4 +21,5 @@ __all__ = [
     "get_device", "describe_device", "seed_everything",
     "MultiheadAttention", "TransformerEncoderLayer", "SinusoidalPositionalEncoding",
     "TransformerClassifier", "TransformerTagger", "TransformerRegressor",
+    "AdditiveAttention", "Seq2Seq",
 ]
