@@ -86,3 +86,43 @@ class SequenceClassifier(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class AttentionPoolingClassifier(nn.Module):
+    r"""A recurrent encoder read with additive attention pooling (Bahdanau-style scores over its
+    outputs) instead of its last state: the "attention + RNN" classifier.
+
+    .. math::
+        e_t = v^\top \tanh(W h_t + b),\qquad \alpha = \mathrm{softmax}_{t < \ell}(e),\qquad
+        c = \textstyle\sum_t \alpha_t h_t,\qquad \text{logits} = W_o c + b_o
+
+    Padding positions (t >= length) get weight exactly 0.
+
+    Shapes: x (B, T) long, lengths (B,) -> logits (B, C); `last_weights` keeps alpha (B, T).
+    """
+
+    def __init__(self, kind: str, vocab_size: int, embed_dim: int, hidden_size: int, num_classes: int,
+                 bidirectional: bool = False, attn_size: int | None = None, impl: str = "seqlib", **kwargs):
+        super().__init__()
+        D = 2 if bidirectional else 1
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.rnn = make_recurrent(kind, embed_dim, hidden_size, impl=impl, bidirectional=bidirectional, **kwargs)
+        self.score = nn.Sequential(nn.Linear(D * hidden_size, attn_size or hidden_size), nn.Tanh(),
+                                   nn.Linear(attn_size or hidden_size, 1, bias=False))
+        self.head = nn.Linear(D * hidden_size, num_classes)
+        self.last_weights = None
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        from torch.nn.utils.rnn import pad_packed_sequence
+
+        if x.dtype != torch.long:
+            raise TypeError(f"AttentionPoolingClassifier: expected token ids of dtype torch.long, got {x.dtype}")
+        packed = pack_padded_sequence(self.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # (B, T, D*H)
+        e = self.score(h).squeeze(-1)  # (B, T, D*H) -> (B, T, A) -> (B, T)
+        pad = torch.arange(x.size(1), device=x.device).unsqueeze(0) >= lengths.to(x.device).unsqueeze(1)  # (B, T)
+        alpha = e.masked_fill(pad, float("-inf")).softmax(dim=-1)  # (B, T), zero on padding
+        self.last_weights = alpha.detach()
+        c = (alpha.unsqueeze(1) @ h).squeeze(1)  # (B, 1, T) @ (B, T, D*H) -> (B, D*H)
+        return self.head(c)  # (B, C)
