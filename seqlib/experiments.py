@@ -36,7 +36,9 @@ def _fit_select(model, train, val, *, loss_fn, metric, mode, epochs, **fit_kwarg
     score = (lambda h: h.val_metric[-1]) if mode == "max" else (lambda h: h.val_loss[-1])
     optimizer = fit_kwargs.pop("optimizer", None) or torch.optim.Adam(model.parameters(), lr=fit_kwargs.pop("lr", 1e-3))
     seed = fit_kwargs.pop("seed", 0)
-    bar = tqdm(range(epochs), desc=fit_kwargs.pop("desc", None), disable=not fit_kwargs.pop("progress", True))
+    # disable only when asked: an explicit disable=False would override the TQDM_DISABLE variable
+    bar_kwargs = {} if fit_kwargs.pop("progress", True) else {"disable": True}
+    bar = tqdm(range(epochs), desc=fit_kwargs.pop("desc", None), **bar_kwargs)
     for epoch in bar:
         h = fit(model, train, val=val, loss_fn=loss_fn, metric=metric, epochs=1, optimizer=optimizer,
                 seed=seed + epoch, progress=False, **fit_kwargs)
