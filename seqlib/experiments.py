@@ -53,7 +53,7 @@ def _fit_select(model, train, val, *, loss_fn, metric, mode, epochs, **fit_kwarg
 
 def train_classifier(kind: str, data, *, hidden_size: int, embed_dim: int = 32, epochs: int = 10,
                      lr: float = 3e-3, batch_size: int = 128, clip: float | None = 1.0, seed: int = 0,
-                     impl: str = "seqlib", device=None, progress: bool = True) -> dict:
+                     impl: str = "seqlib", device=None, progress: bool | None = None) -> dict:
     """Trains a `SequenceClassifier` on a `seqlib.data.names.NamesData`-like object (.train, .val,
     .test as (X (N, T), lengths (N,), y (N,)); .vocab, .classes). Selects the epoch by validation
     accuracy, then evaluates test once. Returns kind, hidden, params, best_epoch, val_acc, test_acc,
@@ -77,7 +77,7 @@ def train_classifier(kind: str, data, *, hidden_size: int, embed_dim: int = 32, 
 
 def train_adding(kind: str, split, *, hidden_size: int, epochs: int = 10, lr: float = 3e-3,
                  batch_size: int = 50, clip: float | None = 1.0, seed: int = 0, impl: str = "seqlib",
-                 forget_bias: float | None = 1.0, device=None, progress: bool = True) -> dict:
+                 forget_bias: float | None = 1.0, device=None, progress: bool | None = None) -> dict:
     """Trains a `LastStepRegressor` on an adding-problem `Split` (see `seqlib.data.adding_splits`),
     selects the epoch by validation MSE and evaluates test once. An LSTM's forget-gate bias is set
     to `forget_bias` (None: leave torch's initialisation). Returns kind, hidden, params, best_epoch,
