@@ -19,8 +19,6 @@ H hidden size per direction, D directions (1 or 2), C classes, V vocabulary size
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -218,26 +216,6 @@ def tagging_scores(model: nn.Module, X: torch.Tensor, lengths: torch.Tensor, Y: 
     model.train(was_training)
     return {"loss": nll / positions, "position_acc": correct / positions, "sequence_acc": words_ok / len(X)}
 
-
-def hidden_size_for_parameters(build: Callable[[int], nn.Module], target: int, max_hidden: int = 4096) -> int:
-    """The hidden size H whose model `build(H)` has the parameter count closest to `target`
-    (counts grow with H, so a bisection finds it)."""
-    count = lambda h: sum(p.numel() for p in build(h).parameters() if p.requires_grad)
-    if target < 1:
-        raise ValueError(f"hidden_size_for_parameters: expected a positive target, got {target}")
-    lo, hi = 1, max_hidden
-    while lo < hi:  # smallest H with count(H) >= target
-        mid = (lo + hi) // 2
-        if count(mid) >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    if lo > 1 and abs(count(lo - 1) - target) <= abs(count(lo) - target):
-        return lo - 1
-    return lo
-
-
-# --- next-character prediction when only the prefix may be seen ----------------------------------
 
 @torch.no_grad()
 def prefix_next_token_loss(model: nn.Module, X: torch.Tensor, lengths: torch.Tensor, Y: torch.Tensor,

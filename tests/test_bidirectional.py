@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import seqlib
 from seqlib.bidirectional import (IGNORE, FlipPaddedBiLSTM, LengthAwareBiLSTM, PackedTagger,
-                                  TwoPassBiLSTM, generate, hidden_size_for_parameters,
+                                  TwoPassBiLSTM, generate,
                                   masked_cross_entropy, position_accuracy, prefix_next_token_loss,
                                   sequence_accuracy, tagging_scores)
 from seqlib.data.hyphenation import (BOUNDARY, VOCAB, cmudict_words, encode_words, hyphenate,
@@ -150,16 +150,6 @@ def test_generate_stops_and_uses_vocab():
     m = PackedTagger("lstm", len(VOCAB), 4, 5, len(VOCAB))
     words = generate(m, BOUNDARY, BOUNDARY, VOCAB, n=3, max_len=4, generator=torch.Generator().manual_seed(0))
     assert len(words) == 3 and all(len(w) <= 4 * max(len(v) for v in VOCAB) for w in words)
-
-
-def test_hidden_size_for_parameters_is_closest():
-    build = lambda h: PackedTagger("lstm", 29, 8, h, 2)
-    count = lambda h: seqlib.count_parameters(build(h))
-    target = seqlib.count_parameters(PackedTagger("lstm", 29, 8, 20, 2, bidirectional=True))
-    h = hidden_size_for_parameters(build, target)
-    assert all(abs(count(h) - target) <= abs(count(k) - target) for k in range(max(1, h - 3), h + 4))
-    with pytest.raises(ValueError, match="^hidden_size_for_parameters: expected a positive target"):
-        hidden_size_for_parameters(build, 0)
 
 
 def test_hyphenation_labels_and_splits():
