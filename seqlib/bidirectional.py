@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .lstm import LSTM
-from .models import make_recurrent
+from .models import EmbeddedRecurrent
 from .recurrent import reverse_padded
 
 IGNORE = -100  # target value at padded positions; cross_entropy's default ignore_index
@@ -136,7 +136,7 @@ class LengthAwareBiLSTM(TwoPassBiLSTM):
         return out_f.gather(0, idx).squeeze(0)  # (B, H): the state at each sequence's last element
 
 
-class PackedTagger(nn.Module):
+class PackedTagger(EmbeddedRecurrent):
     """Embeds token ids, runs a (bi)directional recurrent layer over the *packed* batch, and
     predicts a class at every real position:
 
@@ -154,14 +154,6 @@ class PackedTagger(nn.Module):
         x (B, T) long, lengths (B,) long -> logits (B, T, C); logits at padded positions are those
         of a zero hidden state and must be ignored by the loss (targets IGNORE there).
     """
-
-    def __init__(self, kind: str, vocab_size: int, embed_dim: int, hidden_size: int, num_classes: int,
-                 bidirectional: bool = False, num_layers: int = 1, impl: str = "seqlib", **kwargs):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.rnn = make_recurrent(kind, embed_dim, hidden_size, impl=impl, bidirectional=bidirectional,
-                                  num_layers=num_layers, **kwargs)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dtype != torch.long or x.dim() != 2:

@@ -60,12 +60,10 @@ class TokenTagger(nn.Module):
         return self.head(out)  # (B, T, C)
 
 
-class SequenceClassifier(nn.Module):
-    """Embeds token ids, reads the sequence (packed, so padding is never read) and classifies it
-    from the last layer's final hidden state (both directions concatenated when bidirectional).
-
-    Shapes: x (B, T) long, lengths (B,) -> logits (B, C).
-    """
+class EmbeddedRecurrent(nn.Module):
+    """The parts shared by token-level recurrent models: `embed` (index 0 pads), a batch-first
+    recurrent layer `rnn` ('rnn', 'lstm' or 'gru'; impl 'seqlib' or 'torch') and a linear `head`
+    from its D*H features to C outputs. Subclasses define forward."""
 
     def __init__(self, kind: str, vocab_size: int, embed_dim: int, hidden_size: int, num_classes: int,
                  bidirectional: bool = False, num_layers: int = 1, impl: str = "seqlib", **kwargs):
@@ -74,6 +72,14 @@ class SequenceClassifier(nn.Module):
         self.rnn = make_recurrent(kind, embed_dim, hidden_size, impl=impl, bidirectional=bidirectional,
                                   num_layers=num_layers, **kwargs)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+
+class SequenceClassifier(EmbeddedRecurrent):
+    """Embeds token ids, reads the sequence (packed, so padding is never read) and classifies it
+    from the last layer's final hidden state (both directions concatenated when bidirectional).
+
+    Shapes: x (B, T) long, lengths (B,) -> logits (B, C).
+    """
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(self.embed(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
