@@ -1,6 +1,7 @@
 """Where to run and how to make a run repeatable."""
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -31,3 +32,33 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+@contextlib.contextmanager
+def use_threads(n: int):
+    """Runs the block with torch on ``n`` CPU threads, then restores the previous count."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"use_threads: expected a thread count >= 1, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(before)
+
+
+def set_threads(n: int | None = 1) -> int:
+    """Sets torch's CPU thread count for the rest of a chapter and returns it.
+
+    The book's models are small: a (B, H) x (H, 4H) product with H = 64 is microseconds of work,
+    so a second thread buys little and, on a machine whose other core is busy, costs many-fold
+    (threads wait on each other at every step). Chapters therefore call ``set_threads(1)`` (the
+    default) for training; a timing cell pins its own count through `seqlib.timing.benchmark`.
+    ``None`` keeps torch's default (all cores).
+    """
+    if n is None:
+        return torch.get_num_threads()
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_threads: expected a thread count >= 1 or None, got {n!r}")
+    torch.set_num_threads(n)
+    return n
