@@ -14,7 +14,7 @@ CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test test-lib test-chapters vendor book serve browser-deps browser-test clean
+.PHONY: setup test test-lib test-chapters vendor book serve browser-deps browser-test lint dist gpu-records gpu-records-dry clean
 
 setup: $(STAMP)
 
@@ -38,7 +38,9 @@ test-chapters: setup
 
 # MathJax, require.js and the ipywidgets embedder, fetched once with npm (pinned, sha256-checked)
 # into _vendor/, which the site serves from _static/: the built site needs no network.
+# npm comes from Debian's package when it is missing (as browser-deps does for Chromium).
 vendor:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
 	python3 _ext/bundled_assets.py
 
 book: setup vendor
@@ -61,6 +63,25 @@ browser-test: setup browser-deps
 	@test -d _build/html || { echo "No _build/html yet: run 'make book' first"; exit 1; }
 	$(PY) -c "import selenium" 2>/dev/null || $(PIP) install -q "selenium>=4.11,<5"
 	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(PY) -m pytest tests_browser -q
+
+# Code lines in the chapters stay within the site's column (88 characters); seqlib is linted too.
+lint: setup
+	$(PY) -c "import ruff" 2>/dev/null || $(PIP) install -q "ruff>=0.5"
+	$(VENV)/bin/ruff check --select E501,F401,F811,F821 --line-length 88 chapters/*.ipynb
+	$(VENV)/bin/ruff check --select F --line-length 110 seqlib runs tests
+
+# A wheel of seqlib in dist/, for a reader who downloaded a chapter: pip install dist/seqlib-*.whl
+dist: setup
+	$(PIP) wheel --no-deps -q -w dist .
+	@ls dist/*.whl
+
+# Every GPU experiment (runs/gpu/*.py) on a CUDA machine, writing records under chapters/results/.
+gpu-records: setup
+	$(PY) -m runs.gpu_records
+
+# The same experiments at a tiny size on any machine, writing nothing: a check that they run.
+gpu-records-dry: setup
+	$(PY) -m runs.gpu_records --dry-run
 
 clean:
 	rm -rf _build .pytest_cache

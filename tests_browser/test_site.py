@@ -55,6 +55,14 @@ copy.querySelectorAll('pre, code, script, style, .highlight, mjx-container').for
 return copy.textContent;
 """
 
+# Code cells whose source is wider than its box (a sideways scrollbar at the 1280-px window)
+WIDE_CODE = """
+return [...document.querySelectorAll('div.cell_input pre, div.highlight-python pre, div.highlight-ipython3 pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => ({over: p.scrollWidth - p.clientWidth,
+              line: p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '').slice(0, 100)}));
+"""
+
 _link_cache: dict[str, str | None] = {}  # url without fragment -> page text (None: broken)
 
 
@@ -138,6 +146,9 @@ def check_page(driver, base_url: str, page: str, site: Path, screenshot: Path | 
         if not driver.execute_script("return document.querySelector('a[href$=\".ipynb\"]') !== null"):
             problems.append("no download link to the page's notebook (.ipynb)")
 
+    for wide in driver.execute_script(WIDE_CODE):
+        problems.append(f"code scrolls sideways by {wide['over']} px at 1280 px: {wide['line']!r}")
+
     hrefs = driver.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
     problems += [f"broken internal link: {b}" for b in _broken_links(hrefs, base_url)]
 
@@ -162,7 +173,8 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <img src="missing.png" alt="a figure that is not there">
 <a href="nowhere.html">a link to nothing</a> <a href="#no-such-anchor">an anchor to nothing</a>
 <a href="good.html">a good link</a>
-</main></body></html>"""
+<div class="cell_input"><pre style="width: 300px; overflow-x: auto">x = "{long}"</pre></div>
+</main></body></html>""".replace("{long}", "z" * 200)
 
 
 def test_the_checks_catch_a_broken_page(driver, tmp_path):
@@ -174,7 +186,8 @@ def test_the_checks_catch_a_broken_page(driver, tmp_path):
     for expected in ("math: MathJax never started", "raw $$", "image not loaded: " + url + "missing.png",
                      "broken internal link: " + url + "nowhere.html (no such file)",
                      "no element with id 'no-such-anchor'", "console SEVERE",
-                     "request off the machine (the site must work offline): https://cdn.example.invalid/lib.js"):
+                     "request off the machine (the site must work offline): https://cdn.example.invalid/lib.js",
+                     "code scrolls sideways"):
         assert expected in problems, f"{expected!r} not reported; got:\n{problems}"
     assert "good.html" not in problems
 
