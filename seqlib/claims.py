@@ -110,7 +110,7 @@ def load_catalogue(chapter: str | None = None, folder: Path | None = None) -> di
     import yaml
 
     folder = Path(folder) if folder is not None else _catalogue_dir()
-    files = [folder / f"{chapter}.yml"] if chapter else sorted(folder.glob("*.yml"))
+    files = [folder / f"{chapter}.yml"] if chapter else sorted(folder.glob("[0-9]*.yml"))
     out: dict[str, Claim] = {}
     for f in files:
         if not f.exists():
