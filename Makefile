@@ -14,7 +14,7 @@ CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test test-lib test-chapters vendor book serve browser-deps browser-test lint dist gpu-records gpu-records-dry clean
+.PHONY: setup test test-nbval test-lib test-chapters vendor book serve browser-deps browser-test lint dist gpu-records gpu-records-dry clean
 
 setup: $(STAMP)
 
@@ -26,15 +26,21 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install -q -e . --no-deps
 	touch $(STAMP)
 
-# TQDM_DISABLE: no progress-bar widgets in CI runs (they flood the kernel's output channel)
+# TQDM_DISABLE: no progress-bar widgets in CI runs (they flood the kernel's output channel).
+# The chapters run once, into the cache that `make book` reads (_ext/execute_chapters.py).
 test: setup
-	TQDM_DISABLE=1 $(PY) -m pytest tests chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	$(PY) -m pytest tests -q
+	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
+
+# The chapters as an nbval suite (every cell must run; outputs are not compared).
+test-nbval: setup
+	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
 
 test-lib: setup
 	$(PY) -m pytest tests -q
 
 test-chapters: setup
-	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
 
 # MathJax, require.js and the ipywidgets embedder, fetched once with npm (pinned, sha256-checked)
 # into _vendor/, which the site serves from _static/: the built site needs no network.
@@ -45,6 +51,7 @@ vendor:
 
 book: setup vendor
 	rm -rf _build/html _build/jupyter_execute
+	$(PY) _ext/execute_chapters.py --prune
 	TQDM_DISABLE=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 
 serve:
