@@ -57,7 +57,7 @@ return copy.textContent;
 
 # Code cells whose source is wider than its box (a sideways scrollbar at the 1280-px window)
 WIDE_CODE = """
-return [...document.querySelectorAll('div.cell_input pre, div.highlight-python pre, div.highlight-ipython3 pre')]
+return [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
   .filter(p => p.scrollWidth > p.clientWidth + 1)
   .map(p => ({over: p.scrollWidth - p.clientWidth,
               line: p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '').slice(0, 100)}));
