@@ -439,3 +439,398 @@ def gru_cell() -> Figure:
                         r" + b_{hn}))\qquad h_t = (1-z_t)\odot n_t + z_t\odot h_{t-1}$",
             fontsize=FS_SMALL, ha="right", va="bottom")
     return cv.fig
+
+
+# =============================================================================================
+# Chapter 4: bidirectional RNNs
+# =============================================================================================
+def _check_lengths(func: str, lengths, T: int) -> list[int] | None:
+    if lengths is None:
+        return None
+    if isinstance(lengths, (int, np.integer)) and not isinstance(lengths, bool):
+        lengths = [lengths]
+    try:
+        vals = [v for v in np.asarray(lengths).reshape(-1).tolist()]
+    except Exception:  # noqa: BLE001 - anything that is not a sequence of numbers
+        _fail(func, f"expected lengths as a sequence of integers, got {lengths!r}")
+    if not vals or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        _fail(func, f"expected lengths as a non-empty sequence of integers, got {lengths!r}")
+    if min(vals) < 1 or max(vals) > T:
+        _fail(func, f"expected every length in 1..T={T}, got {vals}")
+    return vals
+
+
+def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
+    r"""A bidirectional RNN unrolled over $x_1..x_T$.
+
+    The forward chain $\overrightarrow{h}_t = f(x_t, \overrightarrow{h}_{t-1})$ runs left to
+    right above the inputs, the backward chain $\overleftarrow{h}_t = g(x_t,
+    \overleftarrow{h}_{t+1})$ right to left below them, with separate weights; each output is
+    the concatenation $y_t = [\overrightarrow{h}_t; \overleftarrow{h}_t] \in \mathbb{R}^{2H}$.
+    Each column reads: input $x_t$ (left), both states (above, below), output $y_t$ (right).
+
+    Args:
+        T: number of positions (1 to 8).
+        lengths: optional lengths of a padded batch (each 1..T). The figure then draws the
+            shortest sequence, of length $n$, padded to $T$: the backward chain starts from
+            $\overleftarrow{h}_{n+1} = 0$ at the sequence's own last token $x_n$, not at the last
+            padded position (flipping the padded batch would feed it padding first).
+    Returns:
+        a matplotlib Figure.
+    """
+    T = _check_T("birnn_unrolled", T)
+    if T > 8:
+        _fail("birnn_unrolled", f"draws at most T=8 positions legibly, got T={T}")
+    lens = _check_lengths("birnn_unrolled", lengths, T)
+    n = min(lens) if lens else T
+    sp = min(1.75, 7.4 / T)
+    x0 = 1.6
+    cols = [x0 + k * sp for k in range(T)]
+    width = max(6.5, cols[-1] + 1.15)
+    height = 4.7 if lens else 4.1
+    cv = _Canvas(width, height)
+    base = 0.75 if lens else 0.35  # room for the padding note
+    yf, ym, yb = base + 2.45, base + 1.45, base + 0.45
+    bw, bh = 0.68, 0.5
+    dx = 0.38  # input / output offset from the column centre
+    iw = 0.52
+    grey = "#9a9a9a"
+    cv.text(0.12, yf, "forward", fontsize=FS_SMALL, ha="left", style="italic")
+    cv.text(0.12, yb, "backward", fontsize=FS_SMALL, ha="left", style="italic")
+    for k, x in enumerate(cols):
+        t = k + 1
+        pad = t > n
+        if pad:
+            cv.box(x - dx, ym, "pad", "op", w=iw, h=bh, fontsize=FS_SMALL, dashed=True,
+                   textcolor=grey)
+        else:
+            cv.box(x - dx, ym, f"$x_{{{t}}}$", "input", w=iw, h=bh)
+            cv.box(x + dx, ym, f"$y_{{{t}}}$", "output", w=iw, h=bh)
+            cv.box(x, yf, rf"$\overrightarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
+            cv.box(x, yb, rf"$\overleftarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
+            # x_t feeds both chains, both states feed y_t
+            cv.arrow([(x - dx, ym + bh / 2), (x - 0.12, yf - bh / 2)], "input")
+            cv.arrow([(x - dx, ym - bh / 2), (x - 0.12, yb + bh / 2)], "input")
+            cv.arrow([(x + 0.12, yf - bh / 2), (x + dx, ym + bh / 2)], "hidden")
+            cv.arrow([(x + 0.12, yb + bh / 2), (x + dx, ym - bh / 2)], "hidden")
+        if k > 0 and not pad:
+            cv.arrow([(cols[k - 1] + bw / 2, yf), (x - bw / 2, yf)], "hidden")
+        if k + 1 < n:
+            cv.arrow([(cols[k + 1] - bw / 2, yb), (x + bw / 2, yb)], "hidden")
+    cv.text(cols[0] - 0.6, yf + 0.33, r"$\overrightarrow{h}_0=0$", fontsize=FS_SMALL)
+    cv.arrow([(cols[0] - 0.75, yf), (cols[0] - bw / 2, yf)], "hidden")
+    last = cols[n - 1]
+    cv.text(last + 0.6, yb - 0.33, rf"$\overleftarrow{{h}}_{{{n + 1}}}=0$", fontsize=FS_SMALL)
+    cv.arrow([(last + 0.75, yb), (last + bw / 2, yb)], "hidden")
+    cv.text(width / 2, yf + 0.72,
+            r"$y_t = [\overrightarrow{h}_t\,;\,\overleftarrow{h}_t] \in \mathbb{R}^{2H}$"
+            r"$\qquad \overrightarrow{h}_t = f(x_t, \overrightarrow{h}_{t-1}) \qquad"
+            r"\overleftarrow{h}_t = g(x_t, \overleftarrow{h}_{t+1})$", fontsize=FS_SMALL + 0.5)
+    if lens:
+        note = (f"lengths = {lens}: this sequence has n = {n}, padded to T = {T}. "
+                if n < T else f"lengths = {lens}: no padding in this sequence (n = T = {T}). ")
+        cv.text(0.12, 0.5, note, fontsize=FS_SMALL, ha="left", color=ROLES["output"][1])
+        cv.text(0.12, 0.2, f"The backward chain must start at its own last token $x_{{{n}}}$, "
+                           f"not at position T: flipping the padded batch would read padding "
+                           f"first.", fontsize=FS_SMALL, ha="left", color=ROLES["output"][1])
+    return cv.fig
+
+
+# =============================================================================================
+# Chapter 5: TextCNN
+# =============================================================================================
+def textcnn(widths=(2, 3, 4), T: int = 7) -> Figure:
+    r"""The one-layer TextCNN of Kim (2014) on $T$ embedded tokens.
+
+    The embedded text is a $T \times E$ grid ($x_1..x_T \in \mathbb{R}^E$, time left to right).
+    A filter $w \in \mathbb{R}^{k \times E}$ of width $k$ slides over every window of $k$ tokens,
+    $c_t = \mathrm{ReLU}(\sum_{i=0}^{k-1} w_i \cdot x_{t+i} + b)$ for $t = 1..T-k+1$ (one
+    feature map per filter, drawn under the windows it scores), max-over-time pooling keeps
+    $\hat c = \max_t c_t$, the pooled values of all $K$ widths ($F$ filters each) are
+    concatenated into $z \in \mathbb{R}^{KF}$, and a linear layer gives the logits,
+    $W\,\mathrm{dropout}(z) + b_{\mathrm{out}}$.
+
+    Args:
+        widths: the filter widths $k$ (1 to 4 of them, each 1..T).
+        T: number of tokens drawn (1 to 12).
+    Returns:
+        a matplotlib Figure.
+    """
+    T = _check_T("textcnn", T)
+    if T > 12:
+        _fail("textcnn", f"draws at most T=12 tokens legibly, got T={T}")
+    try:
+        ws = [w for w in widths]
+    except TypeError:
+        _fail("textcnn", f"expected widths as a sequence of integers, got {widths!r}")
+    if not ws or len(ws) > 4:
+        _fail("textcnn", f"expected 1 to 4 filter widths, got {len(ws)}")
+    for w in ws:
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 1 <= w <= T:
+            _fail("textcnn", f"expected each width an integer in 1..T={T}, got {w!r}")
+    ws = [int(w) for w in ws]
+    E = 4  # rows of the embedding grid drawn (E is symbolic)
+    cw = min(0.44, 3.9 / T)  # token column width
+    ch = 0.24  # grid row height
+    gx = 0.95  # grid left
+    band = 0.78  # height of one width's band
+    K = len(ws)
+    height = 1.2 + E * ch + K * band + 0.55
+    cv = _Canvas(9.6, height)
+    gtop = height - 0.55
+    gbot = gtop - E * ch
+    # the embedded text: T x E
+    for t in range(T):
+        for e in range(E):
+            cv.rect(gx + t * cw, gbot + e * ch, cw, ch, "input", lw=0.7)
+        if cw >= 0.33 or t in (0, T - 1):
+            cv.text(gx + (t + 0.5) * cw, gtop + 0.18, f"$x_{{{t + 1}}}$", fontsize=FS_SMALL)
+    cv.text(gx - 0.12, (gtop + gbot) / 2, "$E$", ha="right")
+    cv.text(gx + T * cw / 2, gtop + 0.45, f"embedded tokens, T = {T}", fontsize=FS_SMALL,
+            style="italic")
+    gate_edge = ROLES["gate"][1]
+    xmax = gx + T * cw + 1.05  # pooled column
+    for j, k in enumerate(ws):
+        ytop = gbot - 0.25 - j * band
+        ymap = ytop - 0.52
+        t0 = min(j, T - k)  # the window highlighted in this band (0-based start)
+        nmap = T - k + 1
+        cv.text(gx - 0.12, ymap + 0.05, f"$k={k}$", ha="right", color=gate_edge)
+        # the window: a bracket over k token columns, with its arrow to c_{t0+1}
+        xa, xb = gx + t0 * cw + 0.03, gx + (t0 + k) * cw - 0.03
+        cv.line([(xa, ytop - 0.08), (xa, ytop), (xb, ytop), (xb, ytop - 0.08)], "gate", lw=1.8)
+        # the feature map, cell t centred under its window
+        for t in range(nmap):
+            xc = gx + (t + k / 2) * cw
+            hot = t == t0
+            cv.rect(xc - cw / 2 + 0.02, ymap - 0.14, cw - 0.04, 0.28, "gate" if hot else "op",
+                    lw=1.2 if hot else 0.7)
+        xc0 = gx + (t0 + k / 2) * cw
+        cv.arrow([(xc0, ytop), (xc0, ymap + 0.14)], "gate", head_size=0.8)
+        if j == 0:
+            cv.text(xb + 0.06, ytop - 0.02, r"$w \in \mathbb{R}^{k\times E}$ slides $\rightarrow$",
+                    fontsize=FS_SMALL, ha="left", va="bottom", color=gate_edge)
+        # max over time
+        xend = gx + (nmap - 1 + k / 2) * cw + cw / 2
+        cv.box(xmax, ymap, r"$\hat c$", "gate", w=0.42, h=0.32, fontsize=FS_SMALL)
+        cv.arrow([(xend + 0.05, ymap), (xmax - 0.21, ymap)], "op")
+        cv.text((xend + xmax) / 2 - 0.05, ymap + 0.1, r"$\max_t$", fontsize=FS_SMALL,
+                va="bottom")
+    ytop_map = gbot - 0.25 - 0.52
+    ybot_map = gbot - 0.25 - (K - 1) * band - 0.52
+    # concatenation: the pooled values form z
+    zx = xmax + 0.85
+    zh = ytop_map - ybot_map + 0.5
+    zy = (ytop_map + ybot_map) / 2
+    cv.box(zx, zy, "", "hidden", w=0.42, h=zh, round_=0.05)
+    for j in range(K):
+        y = ytop_map - j * band
+        cv.arrow([(xmax + 0.21, y), (zx - 0.21, y)], "op")
+        if j:
+            cv.line([(zx - 0.21, y + band / 2), (zx + 0.21, y + band / 2)], "hidden", lw=0.8)
+    cv.text(zx, zy + zh / 2 + 0.18, "$z$", va="bottom")
+    cv.text(zx, zy - zh / 2 - 0.1, r"$\mathbb{R}^{KF}$", va="top", fontsize=FS_SMALL)
+    wx = zx + 1.6
+    cv.box(wx, zy, r"$W\,\mathrm{dropout}(z)$" + "\n" + r"$+\,b_{\mathrm{out}}$", "gate",
+           w=1.55, h=0.8, fontsize=FS_SMALL)
+    cv.arrow([(zx + 0.21, zy), (wx - 0.775, zy)], "hidden")
+    ox = wx + 1.3
+    cv.box(ox, zy, "logits", "output", w=0.8, h=0.45, fontsize=FS_SMALL)
+    cv.text(ox, zy - 0.35, r"$\mathbb{R}^{C}$", va="top", fontsize=FS_SMALL)
+    cv.arrow([(wx + 0.775, zy), (ox - 0.4, zy)], "gate")
+    cv.text(zx + 0.25, zy + zh / 2 + 0.25,
+            f"concatenate: $K = {K}$ widths " + r"$\times$ $F$ filters", fontsize=FS_SMALL,
+            ha="left", va="bottom")
+    cv.text(0.15, 0.2, r"$c_t = \mathrm{ReLU}(\sum_{i=0}^{k-1} w_i\cdot x_{t+i} + b),\ "
+                       r"t = 1..T-k+1 \qquad \hat c = \max_t c_t$   (one filter per width drawn;"
+                       r" each has $F$)", fontsize=FS_SMALL, ha="left")
+    return cv.fig
+
+
+# =============================================================================================
+# Chapter 6: additive attention in an encoder-decoder
+# =============================================================================================
+def _token_text(tok) -> str:
+    s = str(tok)
+    if s == " ":
+        return "\u2423"  # a visible space
+    return s.replace("$", r"\$")
+
+
+def _text_width(s: str, fontsize: float) -> float:
+    """Width in inches of s rendered at fontsize (no figure needed)."""
+    from matplotlib.textpath import TextPath
+
+    return TextPath((0, 0), s, size=fontsize).get_extents().width / 72.0
+
+
+def _as_array(func: str, weights) -> np.ndarray:
+    if hasattr(weights, "detach"):  # a torch tensor, without importing torch here
+        weights = weights.detach().cpu().numpy()
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        _fail(func, f"expected weights as a 2-D array of numbers, got {type(weights).__name__}")
+    return w
+
+
+def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None) -> Figure:
+    r"""One decoder step of an encoder-decoder with additive (Bahdanau) attention.
+
+    The encoder turns $x_1..x_{T_x}$ into states $h_t$. At output step $i$ the scorer reads the
+    previous decoder state and every encoder state,
+    $e_{it} = v^\top \tanh(W_q s_{i-1} + W_k h_t + b)$, the softmax over $t$ gives the weights
+    $\alpha_{it}$, and the context is $c_i = \sum_t \alpha_{it} h_t$ (the fan of arrows). The
+    decoder then computes $s_i = \mathrm{GRU}([E y_{i-1}; c_i], s_{i-1})$ and
+    $p(y_i \mid y_{<i}, x) = \mathrm{softmax}(W_o [s_i; c_i; E y_{i-1}] + b_o)$.
+
+    Args:
+        src: optional source tokens (a string or a list; at most 40).
+        tgt: optional target tokens (what the decoder wrote).
+        weights: optional attention weights, an array of shape (len(tgt), len(src)) whose rows
+            sum to 1 (e.g. from `Seq2Seq.greedy(..., return_weights=True)`, cut to the real
+            tokens). With them the arrows of one output step are drawn with thickness
+            proportional to $\alpha_{it}$ and labelled with the values (live values); without
+            them the figure is generic.
+        step: which output step (0-based row of `weights`) to draw; default 0.
+    Returns:
+        a matplotlib Figure.
+    """
+    func = "seq2seq_attention"
+    src = list(src) if src is not None else None
+    tgt = list(tgt) if tgt is not None else None
+    if src is not None and not 1 <= len(src) <= 40:
+        _fail(func, f"expected 1 to 40 source tokens, got {len(src)}")
+    if tgt is not None and len(tgt) < 1:
+        _fail(func, "expected at least one target token")
+    W = None
+    if weights is not None:
+        if src is None or tgt is None:
+            _fail(func, "weights need src and tgt (the tokens they align)")
+        W = _as_array(func, weights)
+        if W.shape != (len(tgt), len(src)):
+            _fail(func, f"expected weights of shape (len(tgt), len(src)) = "
+                        f"({len(tgt)}, {len(src)}), got {tuple(W.shape)}")
+        if not np.all(np.isfinite(W)) or W.min() < 0:
+            _fail(func, "expected finite, non-negative attention weights")
+        if not np.allclose(W.sum(1), 1.0, atol=1e-2):
+            _fail(func, f"expected each row of weights to sum to 1 (a softmax over the source), "
+                        f"got row sums {np.round(W.sum(1), 3).tolist()}")
+    i = 0 if step is None else step
+    if tgt is not None:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(tgt):
+            _fail(func, f"expected step in 0..{len(tgt) - 1}, got {step!r}")
+    elif step is not None:
+        _fail(func, "step needs tgt")
+    i = int(i)
+
+    # source columns: real tokens, or a generic 1, 2, 3, ..., T_x
+    if src is not None:
+        labels = [str(t + 1) for t in range(len(src))]
+        toks = [_token_text(s) for s in src]
+    else:
+        labels, toks = ["1", "2", "3", None, "T_x"], None
+    S = len(labels)
+    x_lo, x_hi = 0.95, 5.05
+    sp = (x_hi - x_lo) / max(S - 1, 1)
+    cols = [x_lo + k * sp for k in range(S)] if S > 1 else [(x_lo + x_hi) / 2]
+    bw = min(0.62, sp * 0.86)
+    bh = 0.42
+    att_edge = ROLES["attention"][1]
+    # which labels fit
+    wide = sp >= 0.55
+    if toks is not None:
+        tw = max(_text_width(s, FS_SMALL) for s in toks)
+        tok_w = min(max(bw, tw + 0.14), sp * 0.92)
+        rotate = tw > tok_w - 0.03
+        th = min(tw + 0.14, 1.1) if rotate else bh
+        if rotate:
+            toks = [s if _text_width(s, FS_SMALL) < 0.95 else s[:9] + "\u2026" for s in toks]
+    else:
+        tok_w, rotate, th = bw, False, bh
+    dy = th - bh  # tall (rotated) tokens push the rest of the picture up
+    cv = _Canvas(9.6, 5.75 + dy)
+    ytok = 0.45
+    yh, ysum, ydec, yout = 1.35 + dy, 3.35 + dy, 4.45 + dy, 5.3 + dy
+    cv.text(0.08, ytok - bh / 2 + th / 2, "$x_t$", ha="left")
+    cv.text(0.08, yh, "$h_t$", ha="left")
+    alphas = W[i] if W is not None else None
+    if alphas is not None:
+        top = set(np.argsort(-alphas)[:3].tolist())
+    xc = (x_lo + x_hi) / 2
+    for k, (x, lab) in enumerate(zip(cols, labels)):
+        if lab is None:
+            for y in (ytok, yh):
+                cv.text(x, y, r"$\cdots$", fontsize=FS + 2)
+            continue
+        if toks is not None:
+            cv.box(x, ytok + (th - bh) / 2, "", "input", w=tok_w, h=th)
+            cv.text(x, ytok + (th - bh) / 2, toks[k], fontsize=FS_SMALL,
+                    rotation=90 if rotate else 0)
+        else:
+            cv.box(x, ytok, f"$x_{{{lab}}}$", "input", w=bw, h=bh, fontsize=FS_SMALL)
+        cv.box(x, yh, f"$h_{{{lab}}}$" if wide else "", "hidden", w=bw, h=bh)
+        y0 = ytok - bh / 2 + th
+        cv.arrow([(x, y0), (x, yh - bh / 2)], "input", head_size=0.8)
+        # the fan: h_t -> c_i, thickness from alpha_it
+        a = None if alphas is None else float(alphas[k])
+        lw = 1.3 if a is None else 0.4 + 7.0 * a
+        cv.arrow([(x, yh + bh / 2), (xc, ysum)], "attention", gap1=0.24, lw=lw,
+                 head=a is None or (a >= 0.05 and (wide or k in top)), head_size=0.8)
+        f = 0.34
+        lx, ly = x + (xc - x) * f, yh + bh / 2 + (ysum - yh - bh / 2) * f
+        if a is None:
+            if wide:
+                cv.text(lx, ly, rf"$\alpha_{{i{lab}}}$" if lab != "T_x" else
+                        r"$\alpha_{iT_x}$", fontsize=FS_SMALL, color=att_edge, bg=True)
+        elif wide or k in top:
+            if wide or a >= 0.05:
+                cv.text(lx, ly, f"{a:.2f}", fontsize=FS_SMALL, color=att_edge, bg=True)
+    cv.op(xc, ysum, r"$\Sigma$", "attention", r=0.24)
+    cv.text(xc - 0.35, ysum, r"$c_i = \sum_t \alpha_{it} h_t$", ha="right", fontsize=FS_SMALL)
+    # the scorer
+    sx, sy, sw, sh = 7.75, 1.8 + dy, 3.45, 1.05
+    cv.box(sx, sy, "", "attention", w=sw, h=sh)
+    cv.text(sx, sy + 0.22, r"$e_{it} = v^\top\tanh(W_q s_{i-1} + W_k h_t + b)$",
+            fontsize=FS_SMALL)
+    cv.text(sx, sy - 0.22, r"$\alpha_{it} = \exp e_{it} \,/\, \sum_{t'} \exp e_{it'}$",
+            fontsize=FS_SMALL)
+    cv.arrow([(cols[-1] + bw / 2, yh - 0.05), (sx - sw / 2, yh - 0.05)], "hidden")
+    cv.text((cols[-1] + bw / 2 + sx - sw / 2) / 2, yh - 0.12, "all $h_t$", va="top",
+            fontsize=FS_SMALL)
+    xa_end = cols[-1] + (xc - cols[-1]) * 0.62
+    ya_end = yh + bh / 2 + (ysum - yh - bh / 2) * 0.62
+    cv.arrow([(sx - sw / 2, ya_end), (xa_end + 0.1, ya_end)], "attention", dashed=True)
+    cv.text((sx - sw / 2 + xa_end) / 2 + 0.1, ya_end + 0.07, r"$\alpha_{it}$", va="bottom",
+            fontsize=FS_SMALL, color=att_edge)
+    # the decoder step
+    gx, gw, gh = 7.35, 1.2, 0.72
+    cv.box(gx, ysum, "$s_{i-1}$", "hidden", w=0.75, h=bh)
+    cv.arrow([(gx, ysum - bh / 2), (gx, sy + sh / 2)], "hidden")
+    cv.box(gx, ydec, "GRU", "hidden", w=gw, h=gh, fontsize=FS_SMALL)
+    cv.arrow([(gx, ysum + bh / 2), (gx, ydec - gh / 2)], "hidden")
+    cv.arrow([(xc, ysum + 0.24), (xc, ydec - 0.15), (gx - gw / 2, ydec - 0.15)], "attention")
+    cv.text((xc + gx - gw / 2) / 2, ydec - 0.08, "$c_i$", va="bottom")
+    ex = 5.35
+    cv.box(ex, ydec + 0.55, r"$E\,y_{i-1}$", "input", w=0.95, h=bh, fontsize=FS_SMALL)
+    cv.arrow([(ex + 0.475, ydec + 0.55), (gx - gw / 2 - 0.25, ydec + 0.55),
+              (gx - gw / 2 - 0.25, ydec + 0.17), (gx - gw / 2, ydec + 0.17)], "input")
+    cv.box(8.85, ydec, "$s_i$", "hidden", w=0.55, h=bh)
+    cv.arrow([(gx + gw / 2, ydec), (8.85 - 0.275, ydec)], "hidden")
+    if tgt is not None:
+        prev = _token_text(tgt[i - 1]) if i > 0 else "<s>"
+        out_text = _token_text(tgt[i])
+        cv.text(ex, ydec + 0.55 + bh / 2 + 0.06, f"$y_{{i-1}}$ = {prev}", va="bottom",
+                fontsize=FS_SMALL)
+        cv.text(0.1, yout + 0.2, f"output step i = {i + 1} of {len(tgt)}"
+                + (": arrow width ∝ $\\alpha_{it}$" if W is not None else ""),
+                ha="left", fontsize=FS_SMALL, style="italic")
+    else:
+        out_text = "$y_i$"
+    cv.box(8.85, yout, out_text, "output", w=max(0.55, 0.1 * len(out_text) + 0.25), h=bh,
+           fontsize=FS_SMALL if tgt is not None else FS)
+    cv.arrow([(8.85, ydec + bh / 2), (8.85, yout - bh / 2)], "output")
+    cv.text(8.6, (ydec + yout) / 2 + 0.06,
+            r"$\mathrm{softmax}(W_o[s_i; c_i; E y_{i-1}] + b_o)$", ha="right",
+            fontsize=FS_SMALL)
+    return cv.fig
