@@ -487,7 +487,7 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
     x0 = 1.6
     cols = [x0 + k * sp for k in range(T)]
     width = max(6.5, cols[-1] + 1.15)
-    height = 4.7 if lens else 4.1
+    height = 4.45 if lens else 4.1
     cv = _Canvas(width, height)
     base = 0.75 if lens else 0.35  # room for the padding note
     yf, ym, yb = base + 2.45, base + 1.45, base + 0.45
@@ -755,8 +755,11 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     cv.text(0.08, ytok - bh / 2 + th / 2, "$x_t$", ha="left")
     cv.text(0.08, yh, "$h_t$", ha="left")
     alphas = W[i] if W is not None else None
-    if alphas is not None:
-        top = set(np.argsort(-alphas)[:3].tolist())
+    if alphas is not None:  # label the largest weights whose labels do not collide
+        top = set()
+        for k in np.argsort(-alphas, kind="stable")[:3].tolist():
+            if all(abs(k - j) * sp * (1 - 0.34) >= 0.42 for j in top):
+                top.add(k)
     xc = (x_lo + x_hi) / 2
     for k, (x, lab) in enumerate(zip(cols, labels)):
         if lab is None:
@@ -833,4 +836,187 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     cv.text(8.6, (ydec + yout) / 2 + 0.06,
             r"$\mathrm{softmax}(W_o[s_i; c_i; E y_{i-1}] + b_o)$", ha="right",
             fontsize=FS_SMALL)
+    return cv.fig
+
+
+# =============================================================================================
+# Chapter 8: the Transformer encoder layer
+# =============================================================================================
+def _bracket(cv: _Canvas, x, y0, y1, text, fontsize=FS_SMALL):
+    """A right-hand bracket from y0 to y1 with a label."""
+    cv.line([(x - 0.08, y0), (x, y0), (x, y1), (x - 0.08, y1)], "op", lw=1.0)
+    cv.text(x + 0.12, (y0 + y1) / 2, text, fontsize=fontsize, ha="left")
+
+
+def encoder_layer() -> Figure:
+    r"""A Transformer encoder layer, post-norm (as `torch.nn.TransformerEncoderLayer`'s default).
+
+    From the input rows $X$: $Q = XW_Q^\top$, $K = XW_K^\top$, $V = XW_V^\top$; each of $N$
+    heads computes $\mathrm{softmax}(QK^\top/\sqrt{D_h} + M)\,V$ on $D_h = E/N$ features
+    ($M$: 0 where reading is allowed, $-\infty$ for padding or the future); the heads are
+    concatenated and projected by $W_O$. Then, post-norm:
+    $x \leftarrow \mathrm{LN}(x + \mathrm{MHA}(x))$,
+    $x \leftarrow \mathrm{LN}(x + W_2\,\mathrm{relu}(W_1 x))$.
+
+    Returns:
+        a matplotlib Figure.
+    """
+    cv = _Canvas(8.8, 7.0)
+    cx, lane = 3.3, 0.8
+    yx, ytap, yqkv, yatt, ycat, yadd1, yln1, ytap2, yffn, yadd2, yln2, yout = (
+        0.35, 0.78, 1.25, 2.25, 3.1, 3.65, 4.15, 4.6, 5.1, 5.65, 6.15, 6.68)
+    cv.box(cx, yx, r"$x \in \mathbb{R}^{T\times E}$", "input", w=1.5, h=0.42)
+    cv.line([(cx, yx + 0.21), (cx, ytap)], "input")
+    cv.dot(cx, ytap, "input")
+    # Q, K, V projections
+    bw, bh = 0.9, 0.42
+    xs = {"Q": cx - 1.15, "K": cx, "V": cx + 1.15}
+    cv.line([(xs["Q"], ytap), (xs["V"], ytap)], "input")
+    aw, ah = 3.4, 0.72
+    for name, x in xs.items():
+        cv.box(x, yqkv, f"$W_{name}$", "gate", w=bw, h=bh)
+        cv.arrow([(x, ytap), (x, yqkv - bh / 2)], "input")
+        cv.arrow([(x, yqkv + bh / 2), (x, yatt - ah / 2)], "gate")
+        cv.text(x + 0.08, (yqkv + bh / 2 + yatt - ah / 2) / 2, f"${name}$", ha="left")
+    # the heads: shadows behind the attention box
+    for off in (0.16, 0.08):
+        cv.box(cx + off, yatt + off, "", "attention", w=aw, h=ah, lw=1.0, z=2 - off)
+    cv.box(cx, yatt, r"$\mathrm{softmax}(QK^\top/\sqrt{D_h} + M)\,V$",
+           "attention", w=aw, h=ah)
+    cv.arrow([(cx + aw / 2 + 0.95, yatt - 0.12), (cx + aw / 2, yatt - 0.12)], "op")
+    cv.text(cx + aw / 2 + 1.0, yatt - 0.12, "$M$", ha="left")
+    cv.text(cx + aw / 2 + 0.3, yatt + ah / 2 + 0.1, r"$N$ heads, $D_h = E/N$",
+            fontsize=FS_SMALL, ha="left", va="bottom")
+    cv.box(cx, ycat, r"concatenate heads, $W_O$", "gate", w=2.5, h=bh, fontsize=FS_SMALL)
+    cv.arrow([(cx, yatt + ah / 2), (cx, ycat - bh / 2)], "attention")
+    # add & norm 1 (residual lane on the left)
+    cv.op(cx, yadd1, "$+$")
+    cv.arrow([(cx, ycat + bh / 2), (cx, yadd1)], "gate", gap1=0.17)
+    cv.arrow([(cx, ytap), (lane, ytap), (lane, yadd1), (cx, yadd1)], "input", gap1=0.17)
+    cv.box(cx, yln1, r"$\mathrm{LN}$", "op", w=0.9, h=0.38)
+    cv.arrow([(cx, yadd1), (cx, yln1 - 0.19)], "op", gap0=0.17)
+    cv.line([(cx, yln1 + 0.19), (cx, ytap2)], "hidden")
+    cv.dot(cx, ytap2, "hidden")
+    # feed-forward, add & norm 2
+    cv.box(cx, yffn, r"$W_2\,\mathrm{relu}(W_1 x)$", "gate", w=2.2, h=bh)
+    cv.arrow([(cx, ytap2), (cx, yffn - bh / 2)], "hidden")
+    cv.op(cx, yadd2, "$+$")
+    cv.arrow([(cx, yffn + bh / 2), (cx, yadd2)], "gate", gap1=0.17)
+    cv.arrow([(cx, ytap2), (lane, ytap2), (lane, yadd2), (cx, yadd2)], "hidden", gap1=0.17)
+    cv.box(cx, yln2, r"$\mathrm{LN}$", "op", w=0.9, h=0.38)
+    cv.arrow([(cx, yadd2), (cx, yln2 - 0.19)], "op", gap0=0.17)
+    cv.box(cx, yout, r"$x' \in \mathbb{R}^{T\times E}$", "output", w=1.5, h=0.42)
+    cv.arrow([(cx, yln2 + 0.19), (cx, yout - 0.21)], "output")
+    cv.text(lane - 0.1, (ytap + yadd1) / 2, "residual", rotation=90, fontsize=FS_SMALL,
+            ha="right")
+    cv.text(lane - 0.1, (ytap2 + yadd2) / 2, "residual", rotation=90, fontsize=FS_SMALL,
+            ha="right")
+    # what each part is
+    bx = 6.55
+    _bracket(cv, bx, yqkv - bh / 2, ycat + bh / 2, "multi-head\nself-attention")
+    _bracket(cv, bx, yadd1 - 0.17, yln1 + 0.19, "add & norm")
+    _bracket(cv, bx, yffn - bh / 2, yffn + bh / 2, "feed-forward")
+    _bracket(cv, bx, yadd2 - 0.17, yln2 + 0.19, "add & norm")
+    cv.text(4.5, yout + 0.02, r"post-norm: $x \leftarrow \mathrm{LN}(x + \mathrm{MHA}(x))$"
+            + "\n" + r"$x \leftarrow \mathrm{LN}(x + W_2\,\mathrm{relu}(W_1 x))$",
+            fontsize=FS_SMALL, ha="left", va="center", linespacing=1.5)
+    cv.text(4.5, yx, r"$Q = XW_Q^\top,\ K = XW_K^\top,\ V = XW_V^\top$", fontsize=FS_SMALL,
+            ha="left")
+    return cv.fig
+
+
+# =============================================================================================
+# Linear recurrences and the parallel scan
+# =============================================================================================
+def linear_scan(T: int = 8) -> Figure:
+    r"""A linear recurrence $h_t = a_t \odot h_{t-1} + b_t$ ($h_0 = 0$), computed two ways.
+
+    Left: the sequential chain, $T$ dependent steps. Right: a parallel prefix scan
+    (Hillis-Steele / Kogge-Stone): each step is an element $(a_t, b_t)$ of the associative
+    operation $(a_1, b_1) \circ (a_2, b_2) = (a_2 a_1,\ a_2 b_1 + b_2)$ (elementwise; the
+    later step on the right). At level $d = 1..\lceil\log_2 T\rceil$ position $t$ combines with
+    position $t - 2^{d-1}$, all positions at once; after the last level position $t$ holds
+    $(a_t \cdots a_1,\ h_t)$. Depth $\lceil\log_2 T\rceil$ instead of $T$, at the price of more
+    combines in all.
+
+    Args:
+        T: sequence length (1 to 16).
+    Returns:
+        a matplotlib Figure.
+    """
+    T = _check_T("linear_scan", T)
+    if T > 16:
+        _fail("linear_scan", f"draws at most T=16 steps legibly, got T={T}")
+    L = math.ceil(math.log2(T)) if T > 1 else 0
+    combines = sum(T - 2 ** (d - 1) for d in range(1, L + 1))
+    # right panel geometry
+    rx0, rx1 = 3.35, 9.7
+    sp = (rx1 - rx0) / T
+    cols = [rx0 + (k + 0.5) * sp for k in range(T)]
+    yleaf = 0.95
+    # left panel geometry: the chain top to bottom
+    steps = _shown_steps(T, 8)
+    ch_sp = min(0.62, 4.3 / len(steps))
+    height = max(3.9, 0.95 + len(steps) * ch_sp + 1.25)
+    lvl = min(1.1, (height - yleaf - 1.75) / max(L, 1))
+    cv = _Canvas(9.8, height)
+    # --- left: the sequential chain
+    lx = 1.25
+    ytitle = height - 0.3
+    cv.text(lx + 0.3, ytitle, f"sequential: {T} dependent step{'s' if T > 1 else ''}", fontsize=FS_SMALL + 0.5,
+            style="italic")
+    y = ytitle - 0.55
+    cv.box(lx, y, "$h_0=0$", "hidden", w=0.7, h=0.34, fontsize=FS_SMALL)
+    prev_y = y
+    for t in steps:
+        y -= ch_sp
+        if t is None:
+            cv.text(lx, y, r"$\vdots$", fontsize=FS + 1)
+            cv.line([(lx, prev_y - 0.17), (lx, y + 0.15)], "hidden")
+            prev_y = y + 0.0
+            continue
+        cv.box(lx, y, f"$h_{{{t}}}$", "hidden", w=0.7, h=0.34, fontsize=FS_SMALL)
+        cv.arrow([(lx, prev_y - (0.17 if prev_y != y + ch_sp or True else 0)), (lx, y + 0.17)],
+                 "hidden")
+        cv.text(lx + 0.45, y + ch_sp / 2, rf"$a_{{{t}}}\odot\cdot + b_{{{t}}}$",
+                fontsize=FS_SMALL, ha="left", color=ROLES["gate"][1])
+        prev_y = y
+    cv.line([(2.85, 0.35), (2.85, height - 0.15)], "op", lw=0.8, dashed=True)
+    # --- right: the scan
+    plural = "s" if combines != 1 else ""
+    cv.text((rx0 + rx1) / 2, ytitle, f"parallel scan: {L} level{'s' if L != 1 else ''}"
+            f" (depth $\\lceil\\log_2 T\\rceil$), {combines} combine{plural}",
+            fontsize=FS_SMALL + 0.5, style="italic")
+    leaf_lab = (lambda t: f"$a_{{{t}}},b_{{{t}}}$") if sp >= 0.62 else (lambda t: f"${t}$")
+    for k, x in enumerate(cols):
+        cv.box(x, yleaf, leaf_lab(k + 1), "input", w=min(0.7, sp * 0.9), h=0.36,
+               fontsize=FS_SMALL)
+    node_r = min(0.13, sp * 0.3)
+    for d in range(1, L + 1):
+        y0, y1 = yleaf + (d - 1) * lvl, yleaf + d * lvl
+        off = 2 ** (d - 1)
+        for k, x in enumerate(cols):
+            g0 = 0.18 if d == 1 else node_r + 0.01
+            if k >= off:  # combine with position k - off from the level below
+                cv.arrow([(cols[k - off], y0), (x, y1)], "op", lw=1.1, gap0=g0,
+                         gap1=node_r + 0.01, head_size=0.7)
+                cv.arrow([(x, y0), (x, y1)], "input", lw=1.1, gap0=g0, gap1=node_r + 0.01,
+                         head_size=0.7)
+                cv.ax.add_patch(Circle((x, y1), node_r, facecolor=ROLES["op"][0],
+                                       edgecolor=ROLES["op"][1], lw=1.2, zorder=4))
+            else:  # already final: pass through
+                cv.line([(x, y0), (x, y1)], "input", lw=1.1, gap0=g0, dashed=True)
+                cv.dot(x, y1, "input", r=0.035)
+        cv.text(rx0 - 0.1, y1, f"$d={d}$", ha="right", fontsize=FS_SMALL)
+    ytop = yleaf + L * lvl
+    for k, x in enumerate(cols):
+        cv.arrow([(x, ytop + (node_r if L else 0.18)), (x, ytop + 0.55)], "output",
+                 head_size=0.7)
+        if sp >= 0.45 or k in (0, T - 1):
+            cv.text(x, ytop + 0.72, f"$h_{{{k + 1}}}$", fontsize=FS_SMALL)
+    cv.text(rx0, 0.48, r"leaves $(a_t, b_t)$; each circle: $(a_1, b_1) \circ (a_2, b_2) = "
+                       r"(a_2 a_1,\ a_2 b_1 + b_2)$", fontsize=FS_SMALL, ha="left")
+    cv.text(rx0, 0.18, "the diagonal input is the earlier one; dashed: already final",
+            fontsize=FS_SMALL, ha="left")
+    cv.text(0.15, 0.48, r"$h_t = a_t\odot h_{t-1} + b_t$", fontsize=FS_SMALL, ha="left")
     return cv.fig
