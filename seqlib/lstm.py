@@ -108,9 +108,47 @@ class LSTM(RecurrentBase):
         s = super().extra_repr()
         return s if self.impl == "loop" else s + f", impl={self.impl!r}"
 
+def lstm_cell_no_tanh(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """`lstm_cell` without the second tanh: h = o * c, an ablation. x (B, I), state (h, c) (B, H).
+
+    With the tanh, |h| < 1 whatever the cell holds; without it, h is as large as c, which grows by
+    up to 1 per step while the forget gate stays open.
+    """
+    h, c = state
+    i, f, g, o = lstm_gates(x, h, w_ih, w_hh, b_ih, b_hh)  # 4 x (B, H)
+    c = f * c + i * g
+    return o * c, c
+
+
+class NoTanhLSTM(LSTM):
+    r"""`seqlib.LSTM` with :math:`h_t = o_t \odot c_t` instead of :math:`o_t \odot \tanh(c_t)`.
+
+    An ablation for the question "why the second tanh?": same parameters, names, shapes and
+    initialisation as `seqlib.LSTM` (and `torch.nn.LSTM`), so a seed gives both the same start.
+    Args, inputs and outputs as `seqlib.LSTM`; impl "loop" or "hoisted" (default "hoisted": one
+    GEMM for all steps' input projections), not "fast" (its backward is the standard LSTM's).
+    """
+
+    def __init__(self, *args, impl: str = "hoisted", **kwargs):
+        if impl == "fast":
+            raise ValueError("NoTanhLSTM: expected impl 'loop' or 'hoisted'; 'fast' has the "
+                             "standard LSTM's hand-written backward")
+        super().__init__(*args, impl=impl, **kwargs)
+
+    def cell(self, x, state, w_ih, w_hh, b_ih, b_hh):
+        return lstm_cell_no_tanh(x, state, w_ih, w_hh, b_ih, b_hh)
+
+    def step(self, xw, state, w_hh, b_hh):
+        h, c = state
+        gates = xw + F.linear(h, w_hh, b_hh)  # (B, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=-1)  # 4 x (B, H)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * c, c
+
+
 def _lstm_modules(module) -> list:
     """The LSTM-like modules under `module` (itself included): seqlib or torch.nn LSTM/LSTMCell."""
-    kinds = (LSTM, LSTMCell, torch.nn.LSTM, torch.nn.LSTMCell)
+    kinds = (LSTM, LSTMCell, torch.nn.LSTM, torch.nn.LSTMCell)  # NoTanhLSTM is an LSTM
     return [m for m in module.modules() if isinstance(m, kinds)]
 
 
