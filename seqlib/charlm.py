@@ -1,5 +1,5 @@
-"""A character-level language model: embedding, stacked LSTM, next-character logits; its
-held-out loss over a whole text stream, and text generated from it with a temperature.
+"""A character-level language model: embedding, stacked LSTM, next-character logits;
+its held-out loss over a whole text stream, and text generated with a temperature.
 
 Shape legend: B batch (streams), T time (characters), E embedding size, H hidden size,
 L layers, V vocabulary size.
@@ -17,26 +17,27 @@ from .lstm import NoTanhLSTM
 
 class CharLM(nn.Module):
     r"""Predicts the next character: :math:`p(x_{t+1} \mid x_{\le t}) =
-    \mathrm{softmax}(W h^{(L)}_t + b)`, with :math:`h^{(L)}_t` the top layer of an L-layer LSTM
-    reading the embedded characters.
+    \mathrm{softmax}(W h^{(L)}_t + b)`, with :math:`h^{(L)}_t` the top layer of an
+    L-layer LSTM reading the embedded characters.
 
     Args:
-        vocab_size: V.  embed_dim: E.  hidden_size: H (every layer).  num_layers: L (default 1).
-        output_tanh: True (default) runs `torch.nn.LSTM` (:math:`h = o \odot \tanh(c)`); False
-            runs `seqlib.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation with the same
-            parameters and the same initialisation for a given seed.
+        vocab_size: V.  embed_dim: E.  hidden_size: H (every layer).  num_layers: L.
+        output_tanh: True (default) runs `torch.nn.LSTM` (:math:`h = o \odot \tanh(c)`);
+            False runs `seqlib.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation
+            with the same parameters and the same initialisation for a given seed.
     Shapes:
         forward: x (B, T) long -> logits (B, T, V).
-        run: x (B, T) long, state (h, c) each (L, B, H) or None -> logits (B, T, V), state.
+        run: x (B, T) long, state (h, c) each (L, B, H) or None -> logits, state.
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, num_layers: int = 1,
-                 output_tanh: bool = True):
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int,
+                 num_layers: int = 1, output_tanh: bool = True):
         super().__init__()
         for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim),
                         ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"CharLM: expected {name} to be a positive integer, got {v!r}")
+                raise ValueError(f"CharLM: expected {name} to be a positive integer, "
+                                 f"got {v!r}")
         self.vocab_size, self.output_tanh = vocab_size, output_tanh
         self.embed = nn.Embedding(vocab_size, embed_dim)
         lstm = nn.LSTM if output_tanh else NoTanhLSTM
@@ -45,8 +46,8 @@ class CharLM(nn.Module):
 
     def run(self, x: torch.Tensor, state=None):
         if x.dtype != torch.long or x.dim() != 2:
-            raise ValueError(f"CharLM: expected character ids (B, T) of dtype torch.long, got "
-                             f"{x.dtype} of shape {tuple(x.shape)}")
+            raise ValueError(f"CharLM: expected character ids (B, T) of dtype "
+                             f"torch.long, got {x.dtype} of shape {tuple(x.shape)}")
         out, state = self.rnn(self.embed(x), state)  # (B, T, E) -> (B, T, H)
         return self.head(out), state  # (B, T, V)
 
@@ -60,20 +61,23 @@ def next_char_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def stream_loss(model: CharLM, ids: torch.Tensor, streams: int = 16, chunk: int = 256) -> float:
-    """Cross-entropy in nats/char of `model` on a whole text, reading it as `streams` contiguous
-    pieces side by side and carrying the state from chunk to chunk, so that every character but
-    the first of each piece is predicted with all the context before it in that piece.
+def stream_loss(model: CharLM, ids: torch.Tensor, streams: int = 16,
+                chunk: int = 256) -> float:
+    """Cross-entropy in nats/char of `model` on a whole text, read as `streams`
+    contiguous pieces side by side with the state carried from chunk to chunk, so that
+    every character but the first of each piece is predicted from all the context
+    before it in its piece.
 
-    ids (N,) long; the last N mod streams characters are left out. Returns the mean over the
-    (N // streams - 1) * streams predicted characters.
+    ids (N,) long; the last N mod streams characters are left out. Returns the mean over
+    the (N // streams - 1) * streams predicted characters.
     """
     if ids.dim() != 1 or ids.dtype != torch.long:
-        raise ValueError(f"stream_loss: expected a 1-D long tensor of ids, got {ids.dtype} "
-                         f"of shape {tuple(ids.shape)}")
+        raise ValueError(f"stream_loss: expected a 1-D long tensor of ids, got "
+                         f"{ids.dtype} of shape {tuple(ids.shape)}")
     n = ids.numel() // streams
     if n < 2:
-        raise ValueError(f"stream_loss: {ids.numel()} characters are too few for {streams} streams")
+        raise ValueError(f"stream_loss: {ids.numel()} characters are too few for "
+                         f"{streams} streams")
     was_training = model.training
     model.eval()
     x = ids[: n * streams].view(streams, n)  # (B, N/B)
@@ -82,7 +86,8 @@ def stream_loss(model: CharLM, ids: torch.Tensor, streams: int = 16, chunk: int 
         inp = x[:, start:min(start + chunk, n - 1)]  # (B, t)
         tgt = x[:, start + 1:start + 1 + inp.size(1)]  # (B, t)
         logits, state = model.run(inp, state)  # (B, t, V)
-        total += float(F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), reduction="sum"))
+        nll = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), reduction="sum")
+        total += float(nll)
         count += tgt.numel()
     model.train(was_training)
     return total / count
@@ -91,15 +96,18 @@ def stream_loss(model: CharLM, ids: torch.Tensor, streams: int = 16, chunk: int 
 @torch.no_grad()
 def generate(model: CharLM, prompt: torch.Tensor, n: int, temperature: float = 1.0,
              seed: int = 0) -> torch.Tensor:
-    """Reads `prompt` (T0,) ids, then samples `n` characters one at a time, each fed back in.
+    """Reads `prompt` (T0,) ids, then samples `n` characters one by one, each fed back.
 
     Each character is drawn from softmax(logits / temperature): below 1 the distribution
-    sharpens toward the likeliest character, above 1 it flattens toward uniform; temperature 0
-    takes the arg-max (greedy). Returns the `n` sampled ids (n,) long; `seed` fixes the draws.
+    sharpens toward the likeliest character, above 1 it flattens toward uniform;
+    temperature 0 takes the arg-max (greedy). Returns the sampled ids (n,) long; `seed`
+    fixes the draws.
     """
     if prompt.dim() != 1 or prompt.numel() < 1:
-        raise ValueError(f"generate: expected a non-empty 1-D prompt of ids, got shape {tuple(prompt.shape)}")
-    if not (isinstance(temperature, (int, float)) and temperature >= 0 and math.isfinite(temperature)):
+        raise ValueError(f"generate: expected a non-empty 1-D prompt of ids, got shape "
+                         f"{tuple(prompt.shape)}")
+    ok = isinstance(temperature, (int, float)) and math.isfinite(temperature)
+    if not (ok and temperature >= 0):
         raise ValueError(f"generate: expected a temperature >= 0, got {temperature!r}")
     was_training = model.training
     model.eval()

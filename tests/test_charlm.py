@@ -135,3 +135,14 @@ def test_ngram_loss_counts_and_orders():
     assert ct.ngram_loss("val", 3, 0.01) < ct.ngram_loss("val", 2, 0.01) < ct.ngram_loss("val", 1, 0.01)
     with pytest.raises(ValueError, match="ngram_loss: expected n"):
         ct.ngram_loss("val", 0)
+
+
+def test_gate_trace_follows_the_no_tanh_ablation():
+    torch.manual_seed(6)
+    m = NoTanhLSTM(3, 5, batch_first=True).double()
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    out, (h_n, c_n) = m(x)
+    tr = seqlib.lstm_gate_trace(m, x)
+    assert_close(tr["h"], out)
+    assert_close(tr["c"][:, -1], c_n[0])
+    assert_close(tr["h"], tr["o"] * tr["c"])
