@@ -1,9 +1,9 @@
 """seqlib.charlm (CharLM, stream_loss, generate), seqlib.lstm.NoTanhLSTM, CharText.ngram_loss."""
+import itertools
 import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
@@ -30,7 +30,7 @@ def test_no_tanh_lstm_is_h_equals_o_times_c(impl):
     torch.manual_seed(0)
     m = NoTanhLSTM(3, 5, batch_first=True, impl=impl).double()
     x = torch.randn(2, 6, 3, dtype=torch.float64)
-    out, (h_n, c_n) = m(x)
+    out, (h_n, _) = m(x)
     assert_close(out, _manual_no_tanh(m, x))
     assert_close(h_n[0], out[:, -1])
 
@@ -125,11 +125,11 @@ def test_ngram_loss_counts_and_orders():
     # bigram by hand with plain counting
     tr, te = ct.ids["train"].tolist(), ct.ids["val"].tolist()
     pair, ctx = {}, {}
-    for a, b in zip(tr, tr[1:]):
+    for a, b in itertools.pairwise(tr):
         pair[(a, b)] = pair.get((a, b), 0) + 1
         ctx[a] = ctx.get(a, 0) + 1
     want = -sum(math.log((pair.get((a, b), 0) + 0.5) / (ctx.get(a, 0) + 0.5 * V))
-                for a, b in zip(te, te[1:])) / (len(te) - 1)
+                for a, b in itertools.pairwise(te)) / (len(te) - 1)
     assert math.isclose(ct.ngram_loss("val", 2, 0.5), want, rel_tol=1e-9)
     # on this repetitive text, more context helps
     assert ct.ngram_loss("val", 3, 0.01) < ct.ngram_loss("val", 2, 0.01) < ct.ngram_loss("val", 1, 0.01)
@@ -141,7 +141,7 @@ def test_gate_trace_follows_the_no_tanh_ablation():
     torch.manual_seed(6)
     m = NoTanhLSTM(3, 5, batch_first=True).double()
     x = torch.randn(2, 7, 3, dtype=torch.float64)
-    out, (h_n, c_n) = m(x)
+    out, (_, c_n) = m(x)
     tr = seqlib.lstm_gate_trace(m, x)
     assert_close(tr["h"], out)
     assert_close(tr["c"][:, -1], c_n[0])
