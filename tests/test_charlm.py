@@ -146,3 +146,14 @@ def test_gate_trace_follows_the_no_tanh_ablation():
     assert_close(tr["h"], out)
     assert_close(tr["c"][:, -1], c_n[0])
     assert_close(tr["h"], tr["o"] * tr["c"])
+
+
+def test_ngram_loss_limit_scores_a_prefix():
+    ct = char_text(seed=0, docs=DOCS)
+    full = ct.ngram_loss("val", 2, 0.1)
+    assert ct.ngram_loss("val", 2, 0.1, limit=None) == full
+    assert ct.ngram_loss("val", 2, 0.1, limit=len(ct.ids["val"])) == full
+    short = ct.ngram_loss("val", 2, 0.1, limit=30)
+    assert math.isfinite(short) and short != full
+    with pytest.raises(ValueError, match="ngram_loss: expected alpha"):
+        ct.ngram_loss("val", 2, 0.0)
