@@ -245,6 +245,7 @@ def save_seq2seq(path, model: Seq2Seq, config: dict, src_vocab: list, tgt_vocab:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     torch.save(state, tmp)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600
     os.replace(tmp, path)
 
 
