@@ -12,17 +12,19 @@ from .recurrent import RecurrentBase, RecurrentCellBase
 
 
 def lstm_gates(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    """The four gate activations of one LSTM step, in torch's order: i, f, g, o, each (B, H).
+    """The four gate activations of one LSTM step, in torch's order i, f, g, o.
 
-    x (B, I), h (B, H). i, f, o are sigmoids in (0, 1); g, the candidate, is a tanh in (-1, 1).
+    x (B, I), h (B, H) -> four (B, H): i, f, o are sigmoids in (0, 1); g, the candidate,
+    is a tanh in (-1, 1).
     """
-    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)  # (B, I) @ (I, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+    # (B, I) @ (I, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, dim=-1)  # 4 x (B, H)
     return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
 
 
 def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step with torch's gate order i, f, g, o. x (B, I), state (h, c) each (B, H)."""
+    """One LSTM step, gates in torch's order i, f, g, o. x (B, I), h and c (B, H)."""
     h, c = state
     i, f, g, o = lstm_gates(x, h, w_ih, w_hh, b_ih, b_hh)  # 4 x (B, H)
     c = f * c + i * g  # the cell state: dc_t/dc_{t-1} = f (elementwise)
@@ -108,30 +110,72 @@ class LSTM(RecurrentBase):
         s = super().extra_repr()
         return s if self.impl == "loop" else s + f", impl={self.impl!r}"
 
+def lstm_cell_no_tanh(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """`lstm_cell` without the second tanh: h = o * c (an ablation). x (B, I), h (B, H)
+
+    With the tanh, |h| < 1 whatever the cell holds; without it, h is as large as c,
+    which can grow by up to 1 per step while the forget gate stays open.
+    """
+    h, c = state
+    i, f, g, o = lstm_gates(x, h, w_ih, w_hh, b_ih, b_hh)  # 4 x (B, H)
+    c = f * c + i * g
+    return o * c, c
+
+
+class NoTanhLSTM(LSTM):
+    r"""`seqlib.LSTM` with :math:`h = o \odot c`, not :math:`o \odot \tanh(c)`.
+
+    An ablation for the question "why the second tanh?": the same parameters, names,
+    shapes and initialisation as `seqlib.LSTM` (and `torch.nn.LSTM`), so a seed gives
+    both the same start. Args, inputs and outputs as `seqlib.LSTM`; impl "loop" or
+    "hoisted" (the default: one GEMM for all steps' input projections), not "fast"
+    (whose backward is the standard LSTM's).
+    """
+
+    def __init__(self, *args, impl: str = "hoisted", **kwargs):
+        if impl == "fast":
+            raise ValueError("NoTanhLSTM: expected impl 'loop' or 'hoisted'; 'fast' "
+                             "has the standard LSTM's hand-written backward")
+        super().__init__(*args, impl=impl, **kwargs)
+
+    def cell(self, x, state, w_ih, w_hh, b_ih, b_hh):
+        return lstm_cell_no_tanh(x, state, w_ih, w_hh, b_ih, b_hh)
+
+    def step(self, xw, state, w_hh, b_hh):
+        h, c = state
+        gates = xw + F.linear(h, w_hh, b_hh)  # (B, 4H) + (B, H) @ (H, 4H) -> (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=-1)  # 4 x (B, H)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * c, c
+
+
 def _lstm_modules(module) -> list:
     """The LSTM-like modules under `module` (itself included): seqlib or torch.nn LSTM/LSTMCell."""
-    kinds = (LSTM, LSTMCell, torch.nn.LSTM, torch.nn.LSTMCell)
+    kinds = (LSTM, LSTMCell, torch.nn.LSTM, torch.nn.LSTMCell)  # NoTanhLSTM is an LSTM
     return [m for m in module.modules() if isinstance(m, kinds)]
 
 
 @torch.no_grad()
 def init_forget_bias(module: torch.nn.Module, value: float = 1.0) -> torch.nn.Module:
-    """Sets every forget-gate bias of the LSTMs in `module` so that b_if + b_hf = `value`.
+    """Sets each forget-gate bias of the LSTMs in `module`: b_if + b_hf = `value`.
 
-    The forget gate's rows are the second quarter, [H, 2H), of each bias vector (gate order i, f,
-    g, o). `bias_ih` gets `value` there and `bias_hh` gets 0, so the gate starts near
-    sigmoid(value) (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1). Works on seqlib and
-    torch.nn LSTMs and LSTMCells, and on any module that contains them. Returns `module`.
+    The forget gate's rows are the second quarter, [H, 2H), of each bias vector (gate
+    order i, f, g, o). `bias_ih` gets `value` there and `bias_hh` gets 0, so the gate
+    starts near sigmoid(value) (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1).
+    Works on seqlib and torch.nn LSTMs and LSTMCells, and on any module holding them.
+    Returns `module`.
     """
     lstms = _lstm_modules(module)
     if not lstms:
-        raise ValueError(f"init_forget_bias: expected an LSTM or LSTMCell (or a module holding one), "
-                         f"got {type(module).__name__} without any")
+        raise ValueError(f"init_forget_bias: expected an LSTM or LSTMCell (or a module "
+                         f"holding one), got {type(module).__name__} without any")
     for m in lstms:
         H = m.hidden_size
-        names = [n for n, _ in m.named_parameters(recurse=False) if n.startswith("bias_")]
+        names = [n for n, _ in m.named_parameters(recurse=False)
+                 if n.startswith("bias_")]
         if not names:
-            raise ValueError(f"init_forget_bias: {type(m).__name__} was built with bias=False; it has no forget bias")
+            raise ValueError(f"init_forget_bias: {type(m).__name__} was built with "
+                             f"bias=False; it has no forget bias")
         for n in names:
             p = getattr(m, n)  # (4H,)
             p[H:2 * H] = value if n.startswith("bias_ih") else 0.0
@@ -140,29 +184,33 @@ def init_forget_bias(module: torch.nn.Module, value: float = 1.0) -> torch.nn.Mo
 
 @torch.no_grad()
 def lstm_gate_trace(lstm: LSTM, input: torch.Tensor) -> dict:
-    """Runs a one-layer, one-direction LSTM over `input` and returns every step's gates and states.
+    """Runs a one-layer, one-direction LSTM over `input`: every step's gates and states.
 
-    Works for `seqlib.LSTM` and `torch.nn.LSTM` alike (same parameter names). input (B, T, I) with
-    batch_first, else (T, B, I). Returns a dict of tensors (B, T, H): 'i', 'f', 'g', 'o', 'c', 'h'
-    (batch first whatever the module's layout), computed with `lstm_gates`, the function the cell runs.
+    Works for `seqlib.LSTM`, `torch.nn.LSTM` (same parameter names) and the ablation
+    `NoTanhLSTM` (h = o * c). input (B, T, I) with batch_first, else (T, B, I).
+    Returns a dict of tensors (B, T, H), batch first whatever the module's layout:
+    'i', 'f', 'g', 'o', 'c', 'h', computed with `lstm_gates`, which the cell runs.
     """
     if lstm.num_layers != 1 or lstm.bidirectional:
-        raise ValueError("lstm_gate_trace: expected a one-layer, one-direction LSTM, got "
-                         f"num_layers={lstm.num_layers}, bidirectional={lstm.bidirectional}")
+        raise ValueError("lstm_gate_trace: expected a one-layer, one-direction LSTM, "
+                         f"got num_layers={lstm.num_layers}, "
+                         f"bidirectional={lstm.bidirectional}")
     if not isinstance(input, torch.Tensor) or input.dim() != 3:
-        raise ValueError("lstm_gate_trace: expected a batched input tensor of 3 dimensions, got "
-                         f"{tuple(input.shape) if isinstance(input, torch.Tensor) else type(input).__name__}")
+        is_tensor = isinstance(input, torch.Tensor)
+        got = tuple(input.shape) if is_tensor else type(input).__name__
+        raise ValueError(f"lstm_gate_trace: expected a batched input tensor of 3 "
+                         f"dimensions, got {got}")
     x = input if lstm.batch_first else input.transpose(0, 1)  # (B, T, I)
-    w = (lstm.weight_ih_l0, lstm.weight_hh_l0,
-         getattr(lstm, "bias_ih_l0", None) if lstm.bias else None,
-         getattr(lstm, "bias_hh_l0", None) if lstm.bias else None)
+    bias = lambda name: getattr(lstm, name) if lstm.bias else None
+    w = (lstm.weight_ih_l0, lstm.weight_hh_l0, bias("bias_ih_l0"), bias("bias_hh_l0"))
+    squash = (lambda c: c) if isinstance(lstm, NoTanhLSTM) else torch.tanh
     B, T = x.shape[:2]
     h = c = x.new_zeros(B, lstm.hidden_size)  # (B, H)
     trace = {k: [] for k in "ifgoch"}
     for t in range(T):
         i, f, g, o = lstm_gates(x[:, t], h, *w)  # 4 x (B, H)
         c = f * c + i * g
-        h = o * torch.tanh(c)
+        h = o * squash(c)
         for k, v in zip("ifgoch", (i, f, g, o, c, h)):
             trace[k].append(v)
     return {k: torch.stack(v, dim=1) for k, v in trace.items()}  # each (B, T, H)

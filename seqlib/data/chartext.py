@@ -99,6 +99,32 @@ class CharText:
         logp = (counts / counts.sum()).log()
         return float(-logp[data].mean())
 
+    def ngram_loss(self, split: str = "val", n: int = 2, alpha: float = 0.1,
+                   limit: int | None = None) -> float:
+        """Cross-entropy in nats/char on `split` of an n-gram model counted on the training split:
+        p(c | previous n-1 characters) = (count(context, c) + alpha) / (count(context) + alpha V),
+        add-alpha smoothing. n = 1 is the unigram model (with add-alpha instead of add-one).
+        The first n-1 characters of `split` are not scored (they have no full context); `limit`
+        scores only the split's first `limit` characters."""
+        if not isinstance(n, int) or not 1 <= n <= 4:
+            raise ValueError(f"CharText.ngram_loss: expected n in 1..4, got {n!r}")
+        if not alpha > 0:
+            raise ValueError(f"CharText.ngram_loss: expected alpha > 0, got {alpha!r}")
+        V = self.vocab_size
+
+        def codes(ids):  # (N,) -> (N - n + 1,): the n-gram ending at each position, as one integer
+            code = torch.zeros(len(ids) - n + 1, dtype=torch.long)
+            for k in range(n):
+                code = code * V + ids[k:len(ids) - n + 1 + k]
+            return code
+
+        train, data = self.ids["train"], self._split(split)[:limit]
+        joint = torch.bincount(codes(train), minlength=V ** n).double()  # (V^n,) n-gram counts
+        context = joint.view(-1, V).sum(1)  # (V^(n-1),) counts of each context
+        c = codes(data)  # (M,)
+        p = (joint[c] + alpha) / (context[c // V] + alpha * V)
+        return float(-p.log().mean())
+
 
 def _normalise(text: str, collapse_whitespace: bool) -> str:
     return " ".join(text.split()) if collapse_whitespace else text

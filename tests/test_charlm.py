@@ -1,0 +1,159 @@
+"""seqlib.charlm (CharLM, stream_loss, generate), seqlib.lstm.NoTanhLSTM, CharText.ngram_loss."""
+import itertools
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+import seqlib
+from seqlib.charlm import CharLM, generate, next_char_loss, stream_loss
+from seqlib.data.chartext import char_text
+from seqlib.lstm import NoTanhLSTM, lstm_cell_no_tanh, lstm_gates
+
+
+def _manual_no_tanh(lstm, x):  # x (B, T, I) -> (B, T, H), written out step by step
+    w = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    h = c = x.new_zeros(x.size(0), lstm.hidden_size)
+    outs = []
+    for t in range(x.size(1)):
+        i, f, g, o = lstm_gates(x[:, t], h, *w)
+        c = f * c + i * g
+        h = o * c
+        outs.append(h)
+    return torch.stack(outs, 1)
+
+
+@pytest.mark.parametrize("impl", ["loop", "hoisted"])
+def test_no_tanh_lstm_is_h_equals_o_times_c(impl):
+    torch.manual_seed(0)
+    m = NoTanhLSTM(3, 5, batch_first=True, impl=impl).double()
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+    out, (h_n, _) = m(x)
+    assert_close(out, _manual_no_tanh(m, x))
+    assert_close(h_n[0], out[:, -1])
+
+
+def test_no_tanh_lstm_same_init_as_lstm_and_differs_only_by_the_tanh():
+    torch.manual_seed(1)
+    a = NoTanhLSTM(3, 4, num_layers=2)
+    torch.manual_seed(1)
+    b = nn.LSTM(3, 4, num_layers=2)
+    for (na, pa), (nb, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert na == nb
+        assert_close(pa, pb)
+    x = torch.randn(5, 2, 3)
+    assert not torch.allclose(a(x)[0], b(x)[0])
+
+
+def test_no_tanh_cell_gradcheck_and_errors():
+    torch.manual_seed(2)
+    args = [torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+            (torch.randn(2, 4, dtype=torch.float64, requires_grad=True),
+             torch.randn(2, 4, dtype=torch.float64, requires_grad=True)),
+            torch.randn(16, 3, dtype=torch.float64, requires_grad=True),
+            torch.randn(16, 4, dtype=torch.float64, requires_grad=True)]
+    f = lambda x, h, c, wi, wh: lstm_cell_no_tanh(x, (h, c), wi, wh)
+    assert torch.autograd.gradcheck(f, (args[0], *args[1], args[2], args[3]))
+    with pytest.raises(ValueError, match="NoTanhLSTM: expected impl"):
+        NoTanhLSTM(3, 4, impl="fast")
+
+
+def test_charlm_shapes_state_and_ablation_pair():
+    torch.manual_seed(3)
+    a = CharLM(11, 5, 7, num_layers=2)
+    torch.manual_seed(3)
+    b = CharLM(11, 5, 7, num_layers=2, output_tanh=False)
+    assert isinstance(a.rnn, nn.LSTM) and isinstance(b.rnn, NoTanhLSTM)
+    for (na, pa), (nb, pb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert na == nb
+        assert_close(pa, pb)
+    x = torch.randint(0, 11, (3, 9))
+    logits, (h, c) = a.run(x)
+    assert logits.shape == (3, 9, 11) and h.shape == c.shape == (2, 3, 7)
+    # running in two pieces with the state carried equals one run
+    l1, s = a.run(x[:, :4])
+    l2, _ = a.run(x[:, 4:], s)
+    assert_close(torch.cat([l1, l2], 1), logits)
+    with pytest.raises(ValueError, match="CharLM: expected character ids"):
+        a(torch.randn(3, 9))
+    with pytest.raises(ValueError, match="CharLM: expected hidden_size"):
+        CharLM(11, 5, 0)
+
+
+def test_stream_loss_matches_one_pass_and_ignores_chunking():
+    torch.manual_seed(4)
+    m = CharLM(9, 4, 6)
+    ids = torch.randint(0, 9, (203,))
+    streams = 4
+    n = 203 // streams
+    x = ids[: n * streams].view(streams, n)
+    with torch.no_grad():
+        want = float(next_char_loss(m(x[:, :-1]), x[:, 1:]))
+    assert math.isclose(stream_loss(m, ids, streams=streams, chunk=7), want, rel_tol=1e-5)
+    assert math.isclose(stream_loss(m, ids, streams=streams, chunk=1000), want, rel_tol=1e-5)
+    with pytest.raises(ValueError, match="stream_loss: expected a 1-D long"):
+        stream_loss(m, ids.float())
+
+
+def test_generate_is_seeded_greedy_at_zero_and_checks_input():
+    torch.manual_seed(5)
+    m = CharLM(9, 4, 6)
+    prompt = torch.tensor([1, 2, 3])
+    a, b = generate(m, prompt, 20, 1.0, seed=7), generate(m, prompt, 20, 1.0, seed=7)
+    assert a.shape == (20,) and torch.equal(a, b) and int(a.max()) < 9
+    greedy = generate(m, prompt, 10, 0.0)
+    ids = prompt.clone()  # greedy by hand: re-read everything, take the arg-max
+    for _ in range(10):
+        with torch.no_grad():
+            ids = torch.cat([ids, m(ids.view(1, -1))[0, -1].argmax().view(1)])
+    assert torch.equal(greedy, ids[3:])
+    assert torch.equal(generate(m, prompt, 10, 1e-4, seed=3), greedy)  # tiny T -> arg-max
+    with pytest.raises(ValueError, match="generate: expected a temperature"):
+        generate(m, prompt, 5, -1.0)
+    with pytest.raises(ValueError, match="generate: expected a non-empty"):
+        generate(m, torch.tensor([], dtype=torch.long), 5)
+
+
+DOCS = [f"Document number {k}. It has words, and a period." for k in range(40)]
+
+
+def test_ngram_loss_counts_and_orders():
+    ct = char_text(seed=0, docs=DOCS)
+    V = ct.vocab_size
+    # bigram by hand with plain counting
+    tr, te = ct.ids["train"].tolist(), ct.ids["val"].tolist()
+    pair, ctx = {}, {}
+    for a, b in itertools.pairwise(tr):
+        pair[(a, b)] = pair.get((a, b), 0) + 1
+        ctx[a] = ctx.get(a, 0) + 1
+    want = -sum(math.log((pair.get((a, b), 0) + 0.5) / (ctx.get(a, 0) + 0.5 * V))
+                for a, b in itertools.pairwise(te)) / (len(te) - 1)
+    assert math.isclose(ct.ngram_loss("val", 2, 0.5), want, rel_tol=1e-9)
+    # on this repetitive text, more context helps
+    assert ct.ngram_loss("val", 3, 0.01) < ct.ngram_loss("val", 2, 0.01) < ct.ngram_loss("val", 1, 0.01)
+    with pytest.raises(ValueError, match="ngram_loss: expected n"):
+        ct.ngram_loss("val", 0)
+
+
+def test_gate_trace_follows_the_no_tanh_ablation():
+    torch.manual_seed(6)
+    m = NoTanhLSTM(3, 5, batch_first=True).double()
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    out, (_, c_n) = m(x)
+    tr = seqlib.lstm_gate_trace(m, x)
+    assert_close(tr["h"], out)
+    assert_close(tr["c"][:, -1], c_n[0])
+    assert_close(tr["h"], tr["o"] * tr["c"])
+
+
+def test_ngram_loss_limit_scores_a_prefix():
+    ct = char_text(seed=0, docs=DOCS)
+    full = ct.ngram_loss("val", 2, 0.1)
+    assert ct.ngram_loss("val", 2, 0.1, limit=None) == full
+    assert ct.ngram_loss("val", 2, 0.1, limit=len(ct.ids["val"])) == full
+    short = ct.ngram_loss("val", 2, 0.1, limit=30)
+    assert math.isfinite(short) and short != full
+    with pytest.raises(ValueError, match="ngram_loss: expected alpha"):
+        ct.ngram_loss("val", 2, 0.0)
