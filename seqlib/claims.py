@@ -30,7 +30,6 @@ import statistics
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import torch
 
 from .provenance import _commit, atomic_write_text, repo_root
 

@@ -18,7 +18,6 @@ about: every figure is at most 10 inches wide and no text is smaller than 9 pt.
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import numpy as np
 from matplotlib.figure import Figure

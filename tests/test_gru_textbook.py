@@ -3,7 +3,6 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-import seqlib
 from seqlib.gru_textbook import TextbookGRUCell, gru_cell_textbook
 
 I, H, B = 3, 4, 5
