@@ -11,8 +11,8 @@ from .rnn import RNN, RNNCell
 from .seq2seq import Seq2Seq
 from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
-from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
-from . import diagrams  # noqa: F401  (seqlib.diagrams.lstm_cell() after import seqlib)  # seqlib.diagrams.lstm_cell() after a plain `import seqlib`
+from . import exercises  # noqa: F401  seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
+from . import diagrams  # noqa: F401  seqlib.diagrams.lstm_cell() after a plain `import seqlib`
 from .transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
                           TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
 
