@@ -50,6 +50,12 @@ def test_reachable_from_package():
     assert seqlib.diagrams is diagrams
 
 
+def test_figures_show_themselves_in_notebooks():
+    fig = diagrams.lstm_cell()
+    png = fig._repr_png_()  # what IPython calls for a cell's last expression
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
 @pytest.mark.parametrize("T", [1, 4, 9])
 def test_rnn_unrolled(T):
     fig = diagrams.rnn_unrolled(T)
@@ -175,8 +181,8 @@ def test_seq2seq_attention_generic():
 
 
 def _arrow_widths(fig):
-    from matplotlib.patches import FancyArrowPatch
     from matplotlib.colors import to_hex
+    from matplotlib.patches import FancyArrowPatch
 
     edge = diagrams.ROLES["attention"][1]
     return [p.get_linewidth() for p in fig.axes[0].patches
