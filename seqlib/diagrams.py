@@ -288,10 +288,15 @@ def _check_values(func: str, values, allowed, name: str) -> dict:
         _fail(func, f"unknown {name} key(s) {bad}; expected keys from {list(allowed)}")
     out = {}
     for k, v in values.items():
+        if hasattr(v, "detach"):  # a torch tensor, without importing torch here
+            v = v.detach().cpu().double().numpy()
         try:
-            f = float(v)
+            arr = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
-            _fail(func, f"{name}[{k!r}] must be a number, got {v!r}")
+            _fail(func, f"{name}[{k!r}] must be a number or an array of numbers, got {v!r}")
+        if arr.size == 0:
+            _fail(func, f"{name}[{k!r}] is empty")
+        f = float(arr.mean())
         if not math.isfinite(f):
             _fail(func, f"{name}[{k!r}] must be finite, got {f}")
         out[k] = f
@@ -306,8 +311,10 @@ def lstm_cell(gates: dict | None = None) -> Figure:
     $c_t = f_t \odot c_{t-1} + i_t \odot g_t$, $h_t = o_t \odot \tanh(c_t)$.
 
     Args:
-        gates: optional live values, a dict with keys from "i", "f", "g", "o" (e.g. the mean of
-            each gate over a batch, from `seqlib.lstm_gates`); each is printed under its gate box.
+        gates: optional live values, a dict with keys from "i", "f", "g", "o"; each value is a
+            number or an array/tensor of gate activations whose mean is printed under its gate
+            box as $\bar i_t$, ... (e.g. `{k: trace[k] for k in "ifgo"}` with
+            `trace = seqlib.lstm_gate_trace(lstm, x)`).
     Returns:
         a matplotlib Figure.
     """

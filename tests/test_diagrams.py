@@ -84,6 +84,12 @@ def test_lstm_cell_symbols_and_live_values():
     s = joined(live)
     for v in ["0.41", "0.87", "-0.03", "0.55"]:
         assert v in s, v
+    # arrays (a gate trace) are averaged
+    s = joined(diagrams.lstm_cell({"f": np.array([[0.2, 0.4], [0.6, 0.8]]), "o": [0.25, 0.35]}))
+    assert r"\bar{f}_t=0.50" in s and r"\bar{o}_t=0.30" in s and r"\bar{i}" not in s
+    torch = pytest.importorskip("torch")
+    s = joined(diagrams.lstm_cell({"i": torch.full((3, 4), 0.125, requires_grad=True)}))
+    assert r"\bar{i}_t=0.12" in s or r"\bar{i}_t=0.13" in s
 
 
 def test_gru_cell_torch_form():
@@ -103,6 +109,7 @@ W_OK = np.full((2, 3), 1 / 3)
     ("rnn_unrolled", {"T": 2.5}, "integer"),
     ("lstm_cell", {"gates": {"q": 0.1}}, "unknown gates"),
     ("lstm_cell", {"gates": {"i": "high"}}, "must be a number"),
+    ("lstm_cell", {"gates": {"i": []}}, "empty"),
     ("lstm_cell", {"gates": {"i": float("nan")}}, "finite"),
     ("lstm_cell", {"gates": [0.1, 0.2]}, "dict"),
     ("birnn_unrolled", {"T": 0}, "T >= 1"),
