@@ -511,9 +511,11 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
     cv = _Canvas(width, height)
     base = 0.75 if lens else 0.35  # room for the padding note
     yf, ym, yb = base + 2.45, base + 1.45, base + 0.45
-    bw, bh = 0.68, 0.5
-    dx = 0.38  # input / output offset from the column centre
-    iw = 0.52
+    bh = 0.5
+    bw = min(0.68, 0.75 * sp)  # state boxes
+    dx = min(0.38, 0.25 * sp)  # input / output offset from the column centre
+    iw = min(0.52, 0.34 * sp)  # input / output boxes
+    ex = min(0.12, 0.5 * dx)  # where the diagonals meet the state boxes
     grey = "#9a9a9a"
     cv.text(0.12, yf, "forward", fontsize=FS_SMALL, ha="left", style="italic")
     cv.text(0.12, yb, "backward", fontsize=FS_SMALL, ha="left", style="italic")
@@ -521,7 +523,7 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
         t = k + 1
         pad = t > n
         if pad:
-            cv.box(x - dx, ym, "pad", "op", w=iw, h=bh, fontsize=FS_SMALL, dashed=True,
+            cv.box(x - dx, ym, "pad", "op", w=iw, h=bh, fontsize=9, dashed=True,
                    textcolor=grey)
         else:
             cv.box(x - dx, ym, f"$x_{{{t}}}$", "input", w=iw, h=bh)
@@ -529,10 +531,10 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
             cv.box(x, yf, rf"$\overrightarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
             cv.box(x, yb, rf"$\overleftarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
             # x_t feeds both chains, both states feed y_t
-            cv.arrow([(x - dx, ym + bh / 2), (x - 0.12, yf - bh / 2)], "input")
-            cv.arrow([(x - dx, ym - bh / 2), (x - 0.12, yb + bh / 2)], "input")
-            cv.arrow([(x + 0.12, yf - bh / 2), (x + dx, ym + bh / 2)], "hidden")
-            cv.arrow([(x + 0.12, yb + bh / 2), (x + dx, ym - bh / 2)], "hidden")
+            cv.arrow([(x - dx, ym + bh / 2), (x - ex, yf - bh / 2)], "input")
+            cv.arrow([(x - dx, ym - bh / 2), (x - ex, yb + bh / 2)], "input")
+            cv.arrow([(x + ex, yf - bh / 2), (x + dx, ym + bh / 2)], "hidden")
+            cv.arrow([(x + ex, yb + bh / 2), (x + dx, ym - bh / 2)], "hidden")
         if k > 0 and not pad:
             cv.arrow([(cols[k - 1] + bw / 2, yf), (x - bw / 2, yf)], "hidden")
         if k + 1 < n:
@@ -705,7 +707,7 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     $p(y_i \mid y_{<i}, x) = \mathrm{softmax}(W_o [s_i; c_i; E y_{i-1}] + b_o)$.
 
     Args:
-        src: optional source tokens (a string or a list; at most 40).
+        src: optional source tokens (a string or a list; at most 32).
         tgt: optional target tokens (what the decoder wrote).
         weights: optional attention weights, an array of shape (len(tgt), len(src)) whose rows
             sum to 1 (e.g. from `Seq2Seq.greedy(..., return_weights=True)`, cut to the real
@@ -719,8 +721,8 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     func = "seq2seq_attention"
     src = list(src) if src is not None else None
     tgt = list(tgt) if tgt is not None else None
-    if src is not None and not 1 <= len(src) <= 40:
-        _fail(func, f"expected 1 to 40 source tokens, got {len(src)}")
+    if src is not None and not 1 <= len(src) <= 32:
+        _fail(func, f"draws 1 to 32 source tokens legibly, got {len(src)}")
     if tgt is not None and len(tgt) < 1:
         _fail(func, "expected at least one target token")
     W = None
@@ -799,7 +801,7 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
         a = None if alphas is None else float(alphas[k])
         lw = 1.3 if a is None else 0.4 + 7.0 * a
         cv.arrow([(x, yh + bh / 2), (xc, ysum)], "attention", gap1=0.24, lw=lw,
-                 head=a is None or (a >= 0.05 and (wide or k in top)), head_size=0.8)
+                 head=wide or (a is not None and a >= 0.05 and k in top), head_size=0.8)
         f = 0.34
         lx, ly = x + (xc - x) * f, yh + bh / 2 + (ysum - yh - bh / 2) * f
         if a is None:
