@@ -2,21 +2,24 @@ r"""The book's architecture pictures, drawn with matplotlib only.
 
 One function per architecture; each returns a `matplotlib.figure.Figure` labelled with the symbols
 of its chapter's equations (mathtext, so $W_{hh}$, $\sigma$, $\odot$ look as they do in the text).
-The figures are not registered with pyplot: show one as a cell's last expression (or with
-`IPython.display.display(fig)`), save it with `fig.savefig(path)`. Nothing here calls `plt.show`.
+The figures are not registered with pyplot, so a notebook shows each exactly once: make it the
+cell's last expression (or call `IPython.display.display(fig)`); it renders itself as a PNG
+(`DiagramFigure._repr_png_`). Save one with `fig.savefig(path)`. Nothing here calls `plt.show`.
 
 Every picture uses one small toolkit (`_Canvas`: boxes for learned layers and states, circles for
 pointwise operations, arrows, labels) and one colour per role:
 
-    input      x_t, embedded tokens             hidden     h_t, s_t, encoder states
-    cell       the LSTM cell state c_t          gate       learned layers: sigma / tanh boxes, filters
-    output     y_t, logits, the loss, gradients attention  scores, weights alpha, context c_t
+    input      x_t, embedded tokens              hidden     h_t, s_t, encoder states
+    cell       the LSTM cell state c_t           gate       learned layers: sigma, tanh, filters
+    output     y_t, logits, the loss, gradients  attention  scores, weights alpha, context c_t
+    op         pointwise operations (odot, +, 1 -), linear maps without a role of their own
 
 Coordinates are inches (the axes fill the figure), so font sizes and spacing are easy to reason
 about: every figure is at most 10 inches wide and no text is smaller than 9 pt.
 """
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -24,8 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.path import Path
 
-__all__ = ["ROLES", "rnn_unrolled", "lstm_cell", "gru_cell", "birnn_unrolled", "textcnn",
-           "seq2seq_attention", "encoder_layer", "linear_scan"]
+__all__ = ["ROLES", "DiagramFigure", "birnn_unrolled", "encoder_layer", "gru_cell", "linear_scan", "lstm_cell",
+           "rnn_unrolled", "seq2seq_attention", "textcnn"]
 
 # role -> (face colour, edge/line colour)
 ROLES = {
@@ -63,12 +66,23 @@ def _shown_steps(T: int, max_shown: int = 5) -> list:
     return list(range(1, head + 1)) + [None] + list(range(T - tail + 1, T + 1))
 
 
+class DiagramFigure(Figure):
+    """A matplotlib Figure that Jupyter displays as a PNG by itself (pyplot never sees it)."""
+
+    repr_dpi = 130
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=self.repr_dpi)
+        return buf.getvalue()
+
+
 class _Canvas:
     """A figure whose single axes uses inches as data units, with the drawing primitives."""
 
     def __init__(self, width: float, height: float):
         self.w, self.h = float(width), float(height)
-        self.fig = Figure(figsize=(self.w, self.h))
+        self.fig = DiagramFigure(figsize=(self.w, self.h))
         ax = self.fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, self.w)
         ax.set_ylim(0, self.h)
@@ -108,7 +122,7 @@ class _Canvas:
     def text(self, x, y, s, fontsize=FS, ha="center", va="center", color="black", z=6,
              bg=False, **kw):
         assert fontsize >= 9, "diagrams: no text below 9 pt"
-        bbox = dict(facecolor="white", edgecolor="none", pad=1.0, alpha=0.9) if bg else None
+        bbox = {"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.9} if bg else None
         return self.ax.text(x, y, s, fontsize=fontsize, ha=ha, va=va, color=color, zorder=z,
                             bbox=bbox, **kw)
 
@@ -126,9 +140,9 @@ class _Canvas:
         colour = color if color is not None else ROLES[role][1]
         style = (f"-|>,head_length={0.4 * head_size:.2f},head_width={0.22 * head_size:.2f}"
                  if head else "-")
-        kw = dict(arrowstyle=style, mutation_scale=14, color=colour, lw=lw, zorder=z,
-                  linestyle=(0, (4, 2.5)) if dashed else "-", shrinkA=0, shrinkB=0,
-                  joinstyle="miter", capstyle="butt")
+        kw = {"arrowstyle": style, "mutation_scale": 14, "color": colour, "lw": lw, "zorder": z,
+              "linestyle": (0, (4, 2.5)) if dashed else "-", "shrinkA": 0, "shrinkB": 0,
+              "joinstyle": "miter", "capstyle": "butt"}
         if rad is not None:
             patch = FancyArrowPatch(pts[0], pts[-1], connectionstyle=f"arc3,rad={rad}", **kw)
         else:
@@ -191,7 +205,7 @@ def rnn_unrolled(T: int = 4) -> Figure:
     x0 = 3.35  # first unrolled column
     sp = min(1.55, (MAX_WIDTH - x0 - 1.0) / max(n - 1, 1)) if n > 1 else 1.55
     cols = [x0 + k * sp for k in range(n)]
-    width = max(6.4, min(MAX_WIDTH, cols[-1] + 1.05))
+    width = max(7.0, min(MAX_WIDTH, cols[-1] + 1.05))
     cv = _Canvas(width, 4.6)
     yx, yh, yg, ytop = 1.05, 2.2, 3.2, 4.35
     bw, bh = 0.62, 0.48
@@ -274,10 +288,15 @@ def _check_values(func: str, values, allowed, name: str) -> dict:
         _fail(func, f"unknown {name} key(s) {bad}; expected keys from {list(allowed)}")
     out = {}
     for k, v in values.items():
+        if hasattr(v, "detach"):  # a torch tensor, without importing torch here
+            v = v.detach().cpu().double().numpy()
         try:
-            f = float(v)
+            arr = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
-            _fail(func, f"{name}[{k!r}] must be a number, got {v!r}")
+            _fail(func, f"{name}[{k!r}] must be a number or an array of numbers, got {v!r}")
+        if arr.size == 0:
+            _fail(func, f"{name}[{k!r}] is empty")
+        f = float(arr.mean())
         if not math.isfinite(f):
             _fail(func, f"{name}[{k!r}] must be finite, got {f}")
         out[k] = f
@@ -292,8 +311,10 @@ def lstm_cell(gates: dict | None = None) -> Figure:
     $c_t = f_t \odot c_{t-1} + i_t \odot g_t$, $h_t = o_t \odot \tanh(c_t)$.
 
     Args:
-        gates: optional live values, a dict with keys from "i", "f", "g", "o" (e.g. the mean of
-            each gate over a batch, from `seqlib.lstm_gates`); each is printed under its gate box.
+        gates: optional live values, a dict with keys from "i", "f", "g", "o"; each value is a
+            number or an array/tensor of gate activations whose mean is printed under its gate
+            box as $\bar i_t$, ... (e.g. `{k: trace[k] for k in "ifgo"}` with
+            `trace = seqlib.lstm_gate_trace(lstm, x)`).
     Returns:
         a matplotlib Figure.
     """
@@ -490,9 +511,11 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
     cv = _Canvas(width, height)
     base = 0.75 if lens else 0.35  # room for the padding note
     yf, ym, yb = base + 2.45, base + 1.45, base + 0.45
-    bw, bh = 0.68, 0.5
-    dx = 0.38  # input / output offset from the column centre
-    iw = 0.52
+    bh = 0.5
+    bw = min(0.68, 0.75 * sp)  # state boxes
+    dx = min(0.38, 0.25 * sp)  # input / output offset from the column centre
+    iw = min(0.52, 0.34 * sp)  # input / output boxes
+    ex = min(0.12, 0.5 * dx)  # where the diagonals meet the state boxes
     grey = "#9a9a9a"
     cv.text(0.12, yf, "forward", fontsize=FS_SMALL, ha="left", style="italic")
     cv.text(0.12, yb, "backward", fontsize=FS_SMALL, ha="left", style="italic")
@@ -500,7 +523,7 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
         t = k + 1
         pad = t > n
         if pad:
-            cv.box(x - dx, ym, "pad", "op", w=iw, h=bh, fontsize=FS_SMALL, dashed=True,
+            cv.box(x - dx, ym, "pad", "op", w=iw, h=bh, fontsize=9, dashed=True,
                    textcolor=grey)
         else:
             cv.box(x - dx, ym, f"$x_{{{t}}}$", "input", w=iw, h=bh)
@@ -508,10 +531,10 @@ def birnn_unrolled(T: int = 4, lengths=None) -> Figure:
             cv.box(x, yf, rf"$\overrightarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
             cv.box(x, yb, rf"$\overleftarrow{{h}}_{{{t}}}$", "hidden", w=bw, h=bh)
             # x_t feeds both chains, both states feed y_t
-            cv.arrow([(x - dx, ym + bh / 2), (x - 0.12, yf - bh / 2)], "input")
-            cv.arrow([(x - dx, ym - bh / 2), (x - 0.12, yb + bh / 2)], "input")
-            cv.arrow([(x + 0.12, yf - bh / 2), (x + dx, ym + bh / 2)], "hidden")
-            cv.arrow([(x + 0.12, yb + bh / 2), (x + dx, ym - bh / 2)], "hidden")
+            cv.arrow([(x - dx, ym + bh / 2), (x - ex, yf - bh / 2)], "input")
+            cv.arrow([(x - dx, ym - bh / 2), (x - ex, yb + bh / 2)], "input")
+            cv.arrow([(x + ex, yf - bh / 2), (x + dx, ym + bh / 2)], "hidden")
+            cv.arrow([(x + ex, yb + bh / 2), (x + dx, ym - bh / 2)], "hidden")
         if k > 0 and not pad:
             cv.arrow([(cols[k - 1] + bw / 2, yf), (x - bw / 2, yf)], "hidden")
         if k + 1 < n:
@@ -684,7 +707,7 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     $p(y_i \mid y_{<i}, x) = \mathrm{softmax}(W_o [s_i; c_i; E y_{i-1}] + b_o)$.
 
     Args:
-        src: optional source tokens (a string or a list; at most 40).
+        src: optional source tokens (a string or a list; at most 32).
         tgt: optional target tokens (what the decoder wrote).
         weights: optional attention weights, an array of shape (len(tgt), len(src)) whose rows
             sum to 1 (e.g. from `Seq2Seq.greedy(..., return_weights=True)`, cut to the real
@@ -698,8 +721,8 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
     func = "seq2seq_attention"
     src = list(src) if src is not None else None
     tgt = list(tgt) if tgt is not None else None
-    if src is not None and not 1 <= len(src) <= 40:
-        _fail(func, f"expected 1 to 40 source tokens, got {len(src)}")
+    if src is not None and not 1 <= len(src) <= 32:
+        _fail(func, f"draws 1 to 32 source tokens legibly, got {len(src)}")
     if tgt is not None and len(tgt) < 1:
         _fail(func, "expected at least one target token")
     W = None
@@ -778,16 +801,15 @@ def seq2seq_attention(src=None, tgt=None, weights=None, step: int | None = None)
         a = None if alphas is None else float(alphas[k])
         lw = 1.3 if a is None else 0.4 + 7.0 * a
         cv.arrow([(x, yh + bh / 2), (xc, ysum)], "attention", gap1=0.24, lw=lw,
-                 head=a is None or (a >= 0.05 and (wide or k in top)), head_size=0.8)
+                 head=wide or (a is not None and a >= 0.05 and k in top), head_size=0.8)
         f = 0.34
         lx, ly = x + (xc - x) * f, yh + bh / 2 + (ysum - yh - bh / 2) * f
         if a is None:
             if wide:
                 cv.text(lx, ly, rf"$\alpha_{{i{lab}}}$" if lab != "T_x" else
                         r"$\alpha_{iT_x}$", fontsize=FS_SMALL, color=att_edge, bg=True)
-        elif wide or k in top:
-            if wide or a >= 0.05:
-                cv.text(lx, ly, f"{a:.2f}", fontsize=FS_SMALL, color=att_edge, bg=True)
+        elif wide or (k in top and a >= 0.05):
+            cv.text(lx, ly, f"{a:.2f}", fontsize=FS_SMALL, color=att_edge, bg=True)
     cv.op(xc, ysum, r"$\Sigma$", "attention", r=0.24)
     cv.text(xc - 0.35, ysum, r"$c_i = \sum_t \alpha_{it} h_t$", ha="right", fontsize=FS_SMALL)
     # the scorer
@@ -962,8 +984,8 @@ def linear_scan(T: int = 8) -> Figure:
     # --- left: the sequential chain
     lx = 1.25
     ytitle = height - 0.3
-    cv.text(lx + 0.3, ytitle, f"sequential: {T} dependent step{'s' if T > 1 else ''}", fontsize=FS_SMALL + 0.5,
-            style="italic")
+    cv.text(lx + 0.3, ytitle, f"sequential: {T} dependent step{'s' if T > 1 else ''}",
+            fontsize=FS_SMALL + 0.5, style="italic")
     y = ytitle - 0.55
     cv.box(lx, y, "$h_0=0$", "hidden", w=0.7, h=0.34, fontsize=FS_SMALL)
     prev_y = y
@@ -975,8 +997,7 @@ def linear_scan(T: int = 8) -> Figure:
             prev_y = y + 0.0
             continue
         cv.box(lx, y, f"$h_{{{t}}}$", "hidden", w=0.7, h=0.34, fontsize=FS_SMALL)
-        cv.arrow([(lx, prev_y - (0.17 if prev_y != y + ch_sp or True else 0)), (lx, y + 0.17)],
-                 "hidden")
+        cv.arrow([(lx, prev_y - 0.17), (lx, y + 0.17)], "hidden")
         cv.text(lx + 0.45, y + ch_sp / 2, rf"$a_{{{t}}}\odot\cdot + b_{{{t}}}$",
                 fontsize=FS_SMALL, ha="left", color=ROLES["gate"][1])
         prev_y = y
