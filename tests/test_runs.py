@@ -215,7 +215,7 @@ def test_gpu_records_discovers_every_gpu_script_and_dry_runs_write_nothing(tmp_p
 
     from runs import gpu_records
     names = gpu_records.discover()
-    for n in ("ch01_rnn_adding", "ch03_gru", "ch04_birnn_hyphenation", "ch05_textcnn_speed",
+    for n in ("ch01_rnn_adding", "ch02_lstm_adding", "ch03_gru", "ch04_birnn_hyphenation", "ch05_textcnn_speed",
               "ch06_g2p_full", "ch08_transformer_speed"):
         assert n in names
         assert callable(importlib.import_module(f"runs.gpu.{n}").main)
