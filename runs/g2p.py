@@ -59,9 +59,9 @@ class G2PJob:
     def __init__(self, args, data):
         self.args, self.data = args, data
         seed_everything(args.seed)
-        self.config = dict(src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab),
-                           embed_dim=args.embed, hidden_size=args.hidden, attention=args.attention,
-                           kind=args.kind, impl="torch")
+        self.config = {"src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab),
+                       "embed_dim": args.embed, "hidden_size": args.hidden, "attention": args.attention,
+                       "kind": args.kind, "impl": "torch"}
         self.model = Seq2Seq(**self.config)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.batches = PairBatches(data.train, args.batch, seed=args.seed)

@@ -30,7 +30,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from seqlib.data.tasks import ADDING_BASELINE, _SPLIT_OFFSETS, adding_problem, copy_baseline, copy_memory
+from seqlib.data.tasks import (
+    _SPLIT_OFFSETS,
+    ADDING_BASELINE,
+    adding_problem,
+    copy_baseline,
+    copy_memory,
+)
 from seqlib.device import set_threads
 from seqlib.lstm import init_forget_bias
 from seqlib.models import LastStepRegressor, TokenTagger
@@ -130,7 +136,9 @@ def summarize(cells: list, cap: int) -> list:
     for (task, T, model), cs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], list(MODELS).index(kv[0][2]))):
         steps = sorted(c["steps"] if c["steps"] is not None else float("inf") for c in cs)
         med = statistics.median(steps)
-        q = lambda p: steps[min(len(steps) - 1, int(p * (len(steps) - 1) + 0.5))]  # noqa: E731
+        def q(p, steps=steps):
+            return steps[min(len(steps) - 1, int(p * (len(steps) - 1) + 0.5))]
+
         rows.append({"task": task, "T": T, "model": model, "seeds": len(cs),
                      "solved": sum(c["steps"] is not None for c in cs),
                      "median_steps": None if med == float("inf") else med,

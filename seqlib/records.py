@@ -33,8 +33,8 @@ import torch
 from .provenance import _commit, atomic_write_text, repo_root, results_dir
 from .timing import describe_machine, machine_info
 
-__all__ = ["split_fingerprint", "provenance", "save_run_record", "load_run_record",
-           "describe_run_record", "results_dir", "repo_root"]
+__all__ = ["command_line", "describe_run_record", "load_run_record", "provenance", "repo_root",
+           "results_dir", "save_run_record", "split_fingerprint"]
 
 
 def split_fingerprint(ids) -> str:
@@ -51,9 +51,8 @@ def command_line(argv: list[str] | None = None) -> str:
     argv = list(sys.argv if argv is None else argv)
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
-    if argv is sys.argv or argv == sys.argv:
-        if spec is not None and spec.name:
-            return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]])
+    if argv == sys.argv and spec is not None and spec.name:
+        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]])
     return shlex.join(["python", *argv])
 
 

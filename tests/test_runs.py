@@ -215,7 +215,7 @@ def test_gpu_records_discovers_every_gpu_script_and_dry_runs_write_nothing(tmp_p
 
     from runs import gpu_records
     names = gpu_records.discover()
-    for n in ("ch01_rnn_adding", "ch03_gru", "ch04_birnn_hyphenation", "ch05_textcnn_speed",
+    for n in ("ch01_rnn_adding", "ch02_lstm_adding", "ch03_gru", "ch04_birnn_hyphenation", "ch05_textcnn_speed",
               "ch06_g2p_full", "ch08_transformer_speed"):
         assert n in names
         assert callable(importlib.import_module(f"runs.gpu.{n}").main)
@@ -227,3 +227,31 @@ def test_gpu_records_discovers_every_gpu_script_and_dry_runs_write_nothing(tmp_p
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="no CUDA device"):
             gpu_records.main(["--only", "ch08_transformer_speed"])
+
+
+def test_save_and_load_seq2seq_round_trip(tmp_path):
+    from seqlib.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq
+    data = _pairs(30)
+    config = {"src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab), "embed_dim": 8,
+              "hidden_size": 12, "attention": True, "kind": "gru", "impl": "torch"}
+    torch.manual_seed(0)
+    model = Seq2Seq(**config).eval()
+    save_seq2seq(tmp_path / "m.pt", model, config, data.src_vocab, data.tgt_vocab, meta={"val_WER": 0.5})
+    loaded, info = load_seq2seq(tmp_path / "m.pt")
+    X, L = data.encode(data.sources["train"][:5])
+    torch.testing.assert_close(loaded.greedy(X, L), model.greedy(X, L))
+    assert info["src_vocab"] == data.src_vocab and info["meta"]["val_WER"] == 0.5
+
+
+def test_committed_g2p_model_matches_its_record():
+    from seqlib.seq2seq import load_seq2seq
+    folder = records.repo_root() / "chapters" / "results" / "06_attention"
+    rec = records.load_run_record(folder / "g2p_attention.json")
+    if rec is None or not (folder / rec["values"]["best_model_file"]).exists():
+        pytest.skip("no recorded G2P run in this checkout")
+    model, info = load_seq2seq(folder / rec["values"]["best_model_file"])
+    assert info["meta"]["split"] == rec["provenance"]["split_fingerprint"]
+    assert sum(p.numel() for p in model.parameters()) == rec["values"]["model"]["parameters"]
+    assert info["meta"]["val_WER"] == pytest.approx(rec["values"]["best_val"]["val_WER"]) or \
+        rec["status"] == "running"  # a running record may lag the model file by one evaluation
+    assert (folder / rec["values"]["best_model_file"]).stat().st_size < 5e6

@@ -52,8 +52,8 @@ def main(argv=None):
     dev, t0 = device(args), time.perf_counter()
     big = load_hyphenation(n_words=args.n_words, seed=args.seed)
     V = len(big.vocab)
-    make_bi = lambda h: PackedTagger("lstm", V, 32, h, 2, bidirectional=True, impl="torch")  # noqa: E731
-    make_uni = lambda h: PackedTagger("lstm", V, 32, h, 2, impl="torch")  # noqa: E731
+    make_bi = lambda h: PackedTagger("lstm", V, 32, h, 2, bidirectional=True, impl="torch")
+    make_uni = lambda h: PackedTagger("lstm", V, 32, h, 2, impl="torch")
     h_uni = hidden_size_for_budget(make_uni, seqlib.count_parameters(make_bi(args.hidden_bi)))
     values = {"n_words": len(big.words["train"]) + len(big.words["val"]) + len(big.words["test"]),
               "epochs": args.epochs, "batch": args.batch, "lr": 3e-3}

@@ -38,11 +38,11 @@ def speed_sweep(Ts, batch, width, heads, dev, repeats, seed=0):
     for T in Ts:
         x = torch.randn(batch, T, width, device=dev)
         for name, m in models.items():
-            def fwd():
+            def fwd(m=m, x=x):
                 with torch.no_grad():
                     return m(x)
 
-            def fwdbwd():
+            def fwdbwd(m=m, x=x):
                 out = m(x)
                 (out[0] if isinstance(out, tuple) else out).sum().backward()
 

@@ -9,6 +9,7 @@ Shape legend: N examples, T longest source, U longest target + 1.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -143,7 +144,7 @@ class PairBatches:
         self._tgt_len = (self.data[3] != PAD).sum(1)  # (N,)
 
     def __len__(self) -> int:
-        return -(-len(self.data[0]) // self.batch_size)
+        return math.ceil(len(self.data[0]) / self.batch_size)
 
     def batches(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """One epoch's batches as index tensors."""
