@@ -157,9 +157,11 @@ def _check_lengths(who: str, lengths, B: int, T: int) -> torch.Tensor:
 
 def linear_recurrence(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None, *,
                       lengths: torch.Tensor | None = None, method: str = "loop",
-                      chunk: int | None = None, log_a: torch.Tensor | None = None,
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """h_t = a_t * h_{t-1} + b_t evaluated by ``method`` ('loop', 'log' or 'chunked').
+                      chunk: int | None = None, inner: str | None = None,
+                      log_a: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """h_t = a_t * h_{t-1} + b_t evaluated by ``method`` ('loop', 'log' or 'chunked'; for
+    'chunked', ``chunk`` and ``inner`` as in :func:`scan_chunked`, ``inner`` defaulting to 'log'
+    when a > 0 and to 'loop' otherwise).
 
     With ``lengths`` (B,), sequence i has ``lengths[i]`` real steps: beyond them the state is
     carried unchanged (a = 1, b = 0) and the outputs are 0, as `pad_packed_sequence` pads.
@@ -182,8 +184,9 @@ def linear_recurrence(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None 
     elif method == "log":
         h = scan_log(a, b, h0, log_a=log_a)
     else:
-        h = scan_chunked(a, b, h0, chunk=chunk, log_a=log_a,
-                         inner="log" if log_a is not None or bool((a > 0).all()) else "loop")
+        if inner is None:
+            inner = "log" if log_a is not None or bool((a > 0).all()) else "loop"
+        h = scan_chunked(a, b, h0, chunk=chunk, inner=inner, log_a=log_a)
     h_n = h[:, -1]  # (B, H): padded steps carried the last real state to the end
     if mask is not None:
         h = h * mask  # (B, T, H) * (B, T, 1): zeros on padding
@@ -200,7 +203,7 @@ class _LinearRecurrentLayer(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, method: str = "loop", chunk: int | None = None,
-                 bidirectional: bool = False, device=None, dtype=None):
+                 inner: str = "log", bidirectional: bool = False, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
@@ -211,7 +214,7 @@ class _LinearRecurrentLayer(nn.Module):
             raise ValueError(f"{name}: bidirectional=True is not supported (one direction only)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, False
-        self.method, self.chunk = method, chunk
+        self.method, self.chunk, self.inner = method, chunk, inner
         self._check_method()
         kw = {"device": device, "dtype": dtype}
         G, H = self.num_gates, hidden_size
@@ -228,6 +231,9 @@ class _LinearRecurrentLayer(nn.Module):
         if self.method not in METHODS:
             raise ValueError(f"{type(self).__name__}: expected method in {METHODS}, "
                              f"got {self.method!r}")
+        if self.inner not in ("log", "loop"):
+            raise ValueError(f"{type(self).__name__}: expected inner 'log' or 'loop', "
+                             f"got {self.inner!r}")
 
     def reset_parameters(self) -> None:
         k = 1.0 / math.sqrt(self.hidden_size)  # torch's recurrent init: U(-1/sqrt(H), 1/sqrt(H))
@@ -302,7 +308,7 @@ class _LinearRecurrentLayer(nn.Module):
             a, b, log_a = self.coefficients(gates)  # (B, T, H) each
             x, h_n = linear_recurrence(a, b, hx[layer] if hx is not None else None,
                                        lengths=lengths, method=self.method, chunk=self.chunk,
-                                       log_a=log_a)  # (B, T, H), (B, H)
+                                       inner=self.inner, log_a=log_a)  # (B, T, H), (B, H)
             finals.append(h_n)
         h_n = torch.stack(finals)  # (L, B, H)
         if packed:
@@ -328,6 +334,7 @@ class MinGRU(_LinearRecurrentLayer):
         method: how the recurrence is evaluated, 'loop', 'log' or 'chunked' (see the module); all
             give the same outputs and gradients up to rounding.
         chunk: the chunk length of method='chunked' (default ceil(sqrt(T))).
+        inner: how method='chunked' scans inside a chunk, 'log' (default) or 'loop'.
 
     Parameters: ``weight_ih_l{k}`` (2H, I or H) stacks :math:`W_z; W_h`; ``bias_ih_l{k}`` (2H,).
 
@@ -363,3 +370,52 @@ class MinLSTM(_LinearRecurrentLayer):
         log_norm = torch.logaddexp(log_f, log_i)  # log(f + i)
         log_a = log_f - log_norm  # log(f / (f + i))
         return log_a.exp(), (log_i - log_norm).exp() * h_tilde, log_a
+
+
+# --------------------------------------------------------------------------- timing candidates
+
+
+def speed_candidates(B: int, T: int, H: int, device=None, heads: int = 4, chunk: int | None = None,
+                     seed: int = 0) -> dict:
+    """Forward + backward closures of layers of width H on one input (B, T, H), for
+    `seqlib.timing.compare`: a minGRU layer evaluated by each method ('loop', 'log',
+    'chunked', 'chunked, loop inside'), `torch.nn.GRU` and a `torch.nn.TransformerEncoderLayer`
+    (``heads`` heads, feed-forward 2H, no dropout, no mask). Used by chapter 9 and
+    runs/gpu/scan_speed.py."""
+    torch.manual_seed(seed)
+    x = torch.randn(B, T, H, device=device)  # (B, T, H)
+    mingru = MinGRU(H, H, batch_first=True, chunk=chunk).to(device)
+    layers = {
+        "nn.GRU": nn.GRU(H, H, batch_first=True).to(device),
+        "encoder layer": nn.TransformerEncoderLayer(H, heads, 2 * H, 0.0, batch_first=True).to(device),
+    }
+
+    def min_fn(method, inner="log"):
+        def step():
+            mingru.method, mingru.inner = method, inner  # one set of weights for every method
+            mingru(x)[0].sum().backward()
+        return step
+
+    def layer_fn(m):
+        def step():
+            out = m(x)
+            (out[0] if isinstance(out, tuple) else out).sum().backward()
+        return step
+
+    fns = {"minGRU loop": min_fn("loop"), "minGRU log-space scan": min_fn("log"),
+           "minGRU chunked scan": min_fn("chunked"),
+           "minGRU chunked, loop inside": min_fn("chunked", "loop")}
+    fns.update({k: layer_fn(m) for k, m in layers.items()})
+    return fns
+
+
+PARALLEL = ("minGRU log-space scan", "minGRU chunked scan", "minGRU chunked, loop inside")
+
+
+def parallel_over_loop(times: dict) -> list[float]:
+    """Per timing round: the fastest parallel evaluation's time / the loop's, from the
+    ``times`` of a `seqlib.timing.compare` result over :func:`speed_candidates` (or a record's
+    per-round milliseconds, {name: [ms per round]})."""
+    ms = {k: (v["rounds_ms"] if isinstance(v, dict) else v) for k, v in times.items()}
+    loop = ms["minGRU loop"]
+    return [min(ms[k][r] for k in PARALLEL) / loop[r] for r in range(len(loop))]

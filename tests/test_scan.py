@@ -304,3 +304,12 @@ def test_running_parity_and_splits():
     assert not torch.equal(s.train[0][:10], s.test[0])
     assert math.isclose(s.baseline, math.log(2))
     assert F.cross_entropy(torch.zeros(30 * 8, 2), s.train[1].reshape(-1)).item() == pytest.approx(math.log(2))
+
+
+def test_gpu_script_dry_run_on_cpu():
+    from runs.gpu.scan_speed import main
+
+    values = main(["--dry-run"])
+    assert [r["T"] for r in values["rows"]] == values["lengths"]
+    assert len(values["parallel_over_loop_at_ref_T"]) == values["rounds"]
+    assert all(r > 0 for r in values["parallel_over_loop_at_ref_T"])
