@@ -8,6 +8,7 @@ from .lstm import init_forget_bias, lstm_gate_trace, lstm_gates
 from .models import (AttentionPoolingClassifier, LastStepRegressor, SequenceClassifier, TokenTagger,
                      count_parameters, make_recurrent)
 from .rnn import RNN, RNNCell
+from .scan import MinGRU, MinLSTM
 from .seq2seq import Seq2Seq
 from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
@@ -29,4 +30,5 @@ __all__ = [
     "TransformerClassifier", "TransformerTagger", "TransformerRegressor",
     "AdditiveAttention", "Seq2Seq",
     "FlipPaddedBiLSTM", "LengthAwareBiLSTM", "PackedTagger",
+    "MinGRU", "MinLSTM",
 ]

@@ -11,18 +11,21 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
+from .scan import MinGRU, MinLSTM
 
-RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
+TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # minGRU/minLSTM: no twin
 
 
 def make_recurrent(kind: str, input_size: int, hidden_size: int, impl: str = "seqlib", **kwargs) -> nn.Module:
-    """RNN/LSTM/GRU by name ('rnn', 'lstm', 'gru'), batch_first=True; impl 'seqlib' or 'torch' (its twin)."""
+    """RNN/LSTM/GRU/MinGRU/MinLSTM by name ('rnn', 'lstm', 'gru', 'mingru', 'minlstm'),
+    batch_first=True; impl 'seqlib' or 'torch' (its twin; minGRU and minLSTM have none and
+    always come from seqlib.scan)."""
     if kind not in RECURRENT:
         raise ValueError(f"make_recurrent: expected kind in {sorted(RECURRENT)}, got {kind!r}")
     if impl not in ("seqlib", "torch"):
         raise ValueError(f"make_recurrent: expected impl 'seqlib' or 'torch', got {impl!r}")
-    table = RECURRENT if impl == "seqlib" else TORCH_RECURRENT
+    table = TORCH_RECURRENT if impl == "torch" and kind in TORCH_RECURRENT else RECURRENT
     return table[kind](input_size, hidden_size, batch_first=True, **kwargs)
 
 
