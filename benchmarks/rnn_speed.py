@@ -1,13 +1,17 @@
 """Times seqlib.LSTM's implementations against torch.nn.LSTM, forward and forward+backward.
 
-    python benchmarks/rnn_speed.py                 # CPU, the issue's CPU size
-    python benchmarks/rnn_speed.py --device cuda   # adds the H100 size (B=64, T=256, I=256, H=512)
+    python benchmarks/rnn_speed.py                    # CPU, B=32 T=64 I=128 H=256, 1 and 2 threads
+    python benchmarks/rnn_speed.py --threads 1        # one thread count
+    python benchmarks/rnn_speed.py --device cuda      # adds the GPU size (B=64, T=256, I=256, H=512)
 
-Prints a table of milliseconds (median of --repeats after --warmup runs; seqlib.timing.time_ms,
-which synchronises CUDA with events) and the ratio to torch.nn.LSTM (cuDNN on CUDA, torch's own
-kernels on CPU), and writes it as JSON with provenance (device, torch, date, commit, command) to
-benchmarks/results/rnn_speed_<device>_<date>.json. On CUDA a row "fast+graph" times impl="fast"
-captured with seqlib.fast.cuda_graphed.
+All timing goes through `seqlib.timing.compare` (via `seqlib.fast.benchmark_lstm`): the
+implementations take turns for --rounds rounds, each round the median of a blocked_autorange of
+--min-run-time seconds; the table shows the median over rounds with its interquartile range and
+the median of the per-round ratios to torch.nn.LSTM (oneDNN's fused LSTM on the CPU, cuDNN on
+CUDA). The JSON written to benchmarks/results/rnn_speed_<device>_<date>.json holds every round,
+the machine (`seqlib.timing.machine_info`), the load average before and after, the counted FLOPs
+and the provenance (date, commit, command). On CUDA a row "fast+graph" times impl="fast" captured
+with seqlib.fast.cuda_graphed.
 """
 from __future__ import annotations
 
@@ -15,15 +19,20 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
 import torch
 
-import seqlib
 from seqlib.fast import SIZES, benchmark_lstm
 from seqlib.provenance import _commit, atomic_write_text
+from seqlib.roofline import lstm_flops
+from seqlib.timing import describe_machine, machine_info
+
+
+def _load():
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,41 +40,55 @@ def main(argv=None):
     p.add_argument("--sizes", default=None, help="comma list of " + ", ".join(SIZES) +
                    " (default: cpu on CPU, cpu,h100 on CUDA)")
     p.add_argument("--impls", default="loop,hoisted,fast")
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=3, help="round-robin rounds over the implementations")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
+    p.add_argument("--rounds", type=int, default=7, help="round-robin timing rounds")
+    p.add_argument("--min-run-time", type=float, default=0.2,
+                   help="seconds of blocked_autorange per function and round")
+    p.add_argument("--threads", default="1,2", help="comma list of torch thread counts")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     args = p.parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if args.threads:
-        torch.set_num_threads(args.threads)
     sizes = (args.sizes or ("cpu,h100" if device.type == "cuda" else "cpu")).split(",")
+    threads = [int(t) for t in args.threads.split(",")]
     impls = args.impls.split(",")
+    load_before = _load()
     rows = []
     for s in sizes:
-        rows += benchmark_lstm(SIZES[s], device, args.repeats, args.warmup, impls, args.rounds)
-    print(f"{seqlib.describe_device(device)}; median over {args.rounds} round(s) of the median of "
-          f"{args.repeats} runs after {args.warmup} warm-up runs (min: fastest single run)")
-    print(f"{'impl':>14} {'B':>4} {'T':>4} {'I':>4} {'H':>4} {'fwd ms':>9} {'min':>8} {'ratio':>6} "
-          f"{'fwd+bwd ms':>11} {'min':>8} {'ratio':>6}")
+        for n in threads:
+            for r in benchmark_lstm(SIZES[s], device, threads=n, rounds=args.rounds,
+                                    min_run_time=args.min_run_time, impls=impls):
+                B, T, I, H = r["B"], r["T"], r["I"], r["H"]
+                r["gflop_fwd"] = lstm_flops(B, T, I, H, backward=False) / 1e9
+                r["gflop_fwd_bwd"] = lstm_flops(B, T, I, H) / 1e9
+                rows.append(r)
+    load_after = _load()
+    print(f"{describe_machine(machine_info(device))}; load average before {load_before}, "
+          f"after {load_after}")
+    print(f"median over {args.rounds} rounds (each the median of a {args.min_run_time} s "
+          "blocked_autorange), IQR over rounds, ratio = median of per-round ratios to torch.nn.LSTM")
+    print(f"{'impl':>14} {'thr':>3} {'B':>4} {'T':>4} {'I':>4} {'H':>4} {'fwd ms':>9} {'IQR':>7} "
+          f"{'ratio':>6} {'fwd+bwd ms':>11} {'IQR':>7} {'ratio':>6} {'GFLOP/s':>8}")
     for r in rows:
-        f = (f"{r['fwd_ms']:9.2f} {r['fwd_min_ms']:8.2f} {r['fwd_ratio']:6.2f}" if "fwd_ms" in r
-             else f"{'-':>9} {'-':>8} {'-':>6}")
-        print(f"{r['impl']:>14} {r['B']:4d} {r['T']:4d} {r['I']:4d} {r['H']:4d} {f} "
-              f"{r['fwd_bwd_ms']:11.2f} {r['fwd_bwd_min_ms']:8.2f} {r['fwd_bwd_ratio']:6.2f}")
+        f = (f"{r['fwd_ms']:9.2f} {r['fwd_iqr_ms']:7.2f} {r['fwd_ratio']:6.2f}" if "fwd_ms" in r
+             else f"{'-':>9} {'-':>7} {'-':>6}")
+        rate = r["gflop_fwd_bwd"] / r["fwd_bwd_ms"] * 1e3
+        print(f"{r['impl']:>14} {r['threads']:3d} {r['B']:4d} {r['T']:4d} {r['I']:4d} {r['H']:4d} "
+              f"{f} {r['fwd_bwd_ms']:11.2f} {r['fwd_bwd_iqr_ms']:7.2f} {r['fwd_bwd_ratio']:6.2f} "
+              f"{rate:8.1f}")
     now = dt.datetime.now(dt.timezone.utc)
     record = {
-        "device": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                   else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"),
+        "device": describe_machine(machine_info(device)),
         "device_type": device.type,
+        "machine": machine_info(device),
         "torch": torch.__version__,
         "date": now.isoformat(timespec="seconds"),
         "commit": _commit(),
         "command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
-        "repeats": args.repeats, "warmup": args.warmup, "rounds": args.rounds,
-        "statistic": "median over rounds of the per-round median (ms); ratio = impl / torch.nn.LSTM",
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "rounds": args.rounds, "min_run_time": args.min_run_time, "threads": threads,
+        "statistic": ("seqlib.timing.compare: per round the median of a blocked_autorange; ms = "
+                      "median over rounds, IQR over rounds; ratio = median over rounds of the "
+                      "per-round ratio impl / torch.nn.LSTM"),
+        "load_average_before": load_before, "load_average_after": load_after,
+        "cpu_count": os.cpu_count(),
         "rows": rows,
     }
     out = Path(args.out) if args.out else (Path(__file__).resolve().parent / "results" /

@@ -14,7 +14,9 @@
   the T-step loop) once and replays it with one launch.
 
 What none of them removes: step t needs h_{t-1}, so every implementation, cuDNN included, runs T
-dependent steps one after the other (Appleyard et al. 2016).
+dependent steps one after the other. (Hoisting the input GEMM out of the loop and batching the
+weight-gradient GEMMs over all steps are among the optimisations of Appleyard et al. 2016;
+keeping W_hh on chip across steps, cuDNN's "persistent" kernels, is Diamos et al. 2016.)
 
 Shape legend: T time, B batch, I input features, H hidden size, 4H the gates i, f, g, o.
 """
@@ -26,7 +28,7 @@ import statistics
 import torch
 import torch.nn.functional as F
 
-from .timing import time_ms
+from .timing import compare, ratios
 
 IMPLS = ("loop", "hoisted", "fast")
 
@@ -75,7 +77,7 @@ class LSTMFunction(torch.autograd.Function):
         I_, F_ = gates[..., :H].unbind(0), gates[..., H:2 * H].unbind(0)
         Hs, Cs, TCs = hs.unbind(0), cs.unbind(0), tcs.unbind(0)
         for t in range(T):
-            G[t].addmm_(Hs[t], w_hh_t)  # (B, 4H) += (B, H) @ (H, 4H): the only dependent GEMM
+            torch.addmm(G[t], Hs[t], w_hh_t, out=G[t])  # (B, 4H) += (B, H) @ (H, 4H): the one dependent GEMM
             IF[t].sigmoid_()
             Gg[t].tanh_()
             O[t].sigmoid_()
@@ -136,8 +138,8 @@ class LSTMFunction(torch.autograd.Function):
                 dh = torch.addmm(dHs[t - 1], dGt[t], w_hh)  # (B, 4H) @ (4H, H) -> (B, H), plus dL/dy_{t-1}
                 if dCs is not None:
                     dc.add_(dCs[t - 1])
-            else:
-                dh = dGt[0] @ w_hh  # dL/dh0
+            else:  # dL/dh0, one GEMM that h0 without requires_grad does not need
+                dh = dGt[0] @ w_hh if ctx.needs_input_grad[1] else None
         dG2 = dG.view(T * B, 4 * H)
         dx = dw_ih = dw_hh = db = None
         if ctx.needs_input_grad[0]:
@@ -183,16 +185,17 @@ def cuda_graphed(module, sample_input):
 
 # --- measuring -----------------------------------------------------------------------------------
 
-SIZES = {"cpu": dict(B=32, T=64, I=128, H=256), "h100": dict(B=64, T=256, I=256, H=512)}
+SIZES = {"cpu": dict(B=32, T=64, I=128, H=256), "h100": dict(B=64, T=256, I=256, H=512),
+         "tiny": dict(B=2, T=3, I=3, H=4)}
 
 
-def _lstm_twins(I, H, device):
+def _lstm_twins(I, H, device, impls):
     from .lstm import LSTM  # seqlib.lstm imports this module
 
     torch.manual_seed(0)
     ref = torch.nn.LSTM(I, H).to(device)
     models = {}
-    for impl in ("loop", "hoisted", "fast"):
+    for impl in impls:
         m = LSTM(I, H, impl=impl).to(device)
         m.load_state_dict(ref.state_dict())
         models[impl] = m
@@ -200,56 +203,73 @@ def _lstm_twins(I, H, device):
     return models
 
 
-def benchmark_lstm(size: dict, device="cpu", repeats: int = 10, warmup: int = 3,
-                   impls=("loop", "hoisted", "fast"), rounds: int = 1) -> list[dict]:
+def lstm_timing_fns(model, x):
+    """Two closures over ``model`` and input x (T, B, I): "fwd" runs the forward under no_grad,
+    "fwd_bwd" the forward and the backward of out.sum() + h.sum() + c.sum() (x requires grad)."""
+    xg = x.detach().clone().requires_grad_()
+
+    def fwd():
+        with torch.no_grad():
+            model(x)
+
+    def fwd_bwd():
+        out, (h, c) = model(xg)
+        (out.sum() + h.sum() + c.sum()).backward()
+
+    return {"fwd": fwd, "fwd_bwd": fwd_bwd}
+
+
+def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 5,
+                   min_run_time: float = 0.1, impls=("loop", "hoisted", "fast"),
+                   graphed: bool | None = None) -> list[dict]:
     """Times seqlib.LSTM's impls and torch.nn.LSTM at one size (benchmarks/rnn_speed.py's core).
 
-    Rows: impl, B, T, I, H, fwd_ms / fwd_bwd_ms (forward under no_grad; forward + backward of
-    out.sum() + h.sum() + c.sum()), their min and ratio to torch.nn.LSTM. On CUDA a "fast+graph" row
-    times impl="fast" through `cuda_graphed`. With rounds > 1 the implementations take turns
-    (round-robin), so a burst of load on a shared machine hits all of them; each round is a median
-    of `repeats`, and the row keeps the median over rounds and the minimum over every run."""
+    Everything goes through `seqlib.timing.compare` on ``threads`` threads: the forward (under
+    no_grad) and the forward + backward of every implementation take turns for ``rounds`` rounds,
+    so a burst of load on a shared machine falls on all of them; each round is the median of a
+    `blocked_autorange` of ``min_run_time`` seconds. On CUDA (or with ``graphed``) a row
+    "fast+graph" times impl="fast" captured with `cuda_graphed` (forward + backward only).
+
+    Rows: impl, B, T, I, H, threads, and for kind in fwd, fwd_bwd: <kind>_ms (median over
+    rounds), <kind>_iqr_ms, <kind>_rounds_ms, <kind>_ratio (median of the per-round ratios to
+    torch.nn.LSTM, paired by round) and <kind>_ratios (those ratios).
+    """
     device, impls = torch.device(device), list(impls)
     B, T, I, H = size["B"], size["T"], size["I"], size["H"]
-    models = _lstm_twins(I, H, device)
+    models = _lstm_twins(I, H, device, impls)
+    torch.manual_seed(1)
     x = torch.randn(T, B, I, device=device)
-    xg = x.clone().requires_grad_()
-    if device.type == "cuda" and "fast" in impls:
-        # make_graphed_callables replaces a module's forward: graph a copy, keep "fast" eager
-        models["fast+graph"] = cuda_graphed(copy.deepcopy(models["fast"]), xg)
-    names = [n for n in models if n in impls or n == "torch.nn.LSTM" or (n == "fast+graph" and "fast" in impls)]
-    runs = {n: {"fwd": [], "fwd_bwd": [], "fwd_min": [], "fwd_bwd_min": []} for n in names}
-    for _ in range(rounds):
-        for name in names:
-            m = models[name]
+    fns = {}
+    for name, m in models.items():
+        for kind, fn in lstm_timing_fns(m, x).items():
+            fns[(name, kind)] = fn
+    if graphed is None:
+        graphed = device.type == "cuda" and "fast" in impls
+    if graphed:  # make_graphed_callables replaces a module's forward: graph a copy, keep "fast" eager
+        xg = x.clone().requires_grad_()
+        g = cuda_graphed(copy.deepcopy(models["fast"]), xg)
 
-            def fwd():
-                with torch.no_grad():
-                    m(x)
+        def graph_fwd_bwd():  # a graphed callable always records autograd: timed as trained only
+            out, (h, c) = g(xg)
+            (out.sum() + h.sum() + c.sum()).backward()
 
-            def fwd_bwd():
-                out, (h, c) = m(xg)
-                (out.sum() + h.sum() + c.sum()).backward()
-
-            kinds = [("fwd_bwd", fwd_bwd)] if name == "fast+graph" else [("fwd", fwd), ("fwd_bwd", fwd_bwd)]
-            for kind, fn in kinds:  # a graphed callable always records autograd: timed as trained only
-                r = time_ms(fn, repeats=repeats, warmup=warmup, device=device)
-                runs[name][kind].append(r["median_ms"])
-                runs[name][kind + "_min"].append(r["min_ms"])
+        fns[("fast+graph", "fwd_bwd")] = graph_fwd_bwd
+    res = compare({f"{n} {k}": f for (n, k), f in fns.items()}, threads=threads, rounds=rounds,
+                  min_run_time=min_run_time, device=device)
+    names = list(dict.fromkeys(n for n, _ in fns))
     rows = []
     for name in names:
-        row = {"impl": name, **size}
+        row = {"impl": name, "B": B, "T": T, "I": I, "H": H, "threads": threads}
         for kind in ("fwd", "fwd_bwd"):
-            if runs[name][kind]:
-                row[f"{kind}_ms"] = statistics.median(runs[name][kind])
-                row[f"{kind}_min_ms"] = min(runs[name][kind + "_min"])
-                row[f"{kind}_round_medians_ms"] = runs[name][kind]
+            key = f"{name} {kind}"
+            if key not in res["times"]:
+                continue
+            t = res["times"][key]
+            r = ratios(res, key, f"torch.nn.LSTM {kind}")
+            row.update({f"{kind}_ms": t["median_ms"], f"{kind}_iqr_ms": t["iqr_ms"],
+                        f"{kind}_rounds_ms": t["rounds_ms"], f"{kind}_ratio": statistics.median(r),
+                        f"{kind}_ratios": r})
         rows.append(row)
-    ref = next(r for r in rows if r["impl"] == "torch.nn.LSTM")
-    for r in rows:
-        for k in ("fwd", "fwd_bwd"):
-            if f"{k}_ms" in r:
-                r[f"{k}_ratio"] = r[f"{k}_ms"] / ref[f"{k}_ms"]
     return rows
 
 

@@ -160,10 +160,38 @@ def test_cuda_graphed_refuses_cpu_tensors():
 
 def test_benchmark_rows_and_op_counts():
     from seqlib.fast import benchmark_lstm, count_ops
-    rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), repeats=1, warmup=0, impls=["loop", "fast"])
+    rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), threads=1, rounds=2, min_run_time=0.01,
+                          impls=["loop", "fast"])
     assert [r["impl"] for r in rows] == ["loop", "fast", "torch.nn.LSTM"]
-    assert rows[-1]["fwd_ratio"] == 1.0 and rows[-1]["fwd_bwd_ratio"] == 1.0
-    assert all(r["fwd_ms"] > 0 and r["fwd_bwd_min_ms"] <= r["fwd_bwd_ms"] for r in rows)
+    assert rows[-1]["fwd_ratio"] == 1.0 and rows[-1]["fwd_bwd_ratios"] == [1.0, 1.0]
+    for r in rows:
+        assert r["threads"] == 1 and len(r["fwd_rounds_ms"]) == 2 and r["fwd_iqr_ms"] >= 0
+        assert r["fwd_ms"] > 0 and r["fwd_bwd_ms"] > 0
+        assert r["fwd_bwd_ratio"] == sorted(r["fwd_bwd_ratios"])[0] + (
+            sorted(r["fwd_bwd_ratios"])[1] - sorted(r["fwd_bwd_ratios"])[0]) / 2
     x = torch.randn(8, 2, 3)
     n = {impl: count_ops(lambda: seqlib.LSTM(3, 4, impl=impl)(x)) for impl in ("loop", "fast")}
     assert n["fast"] < 0.8 * n["loop"], n
+
+
+@pytest.mark.parametrize("impl", ["loop", "hoisted", "fast"])
+def test_counted_flops_match_the_formula(impl):
+    from seqlib.fast import lstm_timing_fns
+    from seqlib.roofline import count_flops, lstm_flops
+    B_, T_, I_, H_ = 3, 5, 6, 8
+    fns = lstm_timing_fns(seqlib.LSTM(I_, H_, impl=impl), torch.randn(T_, B_, I_))
+    assert count_flops(fns["fwd"]) == lstm_flops(B_, T_, I_, H_, backward=False)
+    assert count_flops(fns["fwd_bwd"]) == lstm_flops(B_, T_, I_, H_)
+    assert lstm_flops(B_, T_, I_, H_) == 3 * lstm_flops(B_, T_, I_, H_, backward=False) - 2 * B_ * 4 * H_ * H_
+
+
+def test_roofline_helpers():
+    from seqlib.roofline import lstm_flops, lstm_step_bytes, profile_ops, roof
+    b = lstm_step_bytes(32, 128, 256)
+    assert b["weights"] == 2 * 4 * 256 * 256 * 4 and b["total"] == b["weights"] + b["activations"]
+    assert 0 < b["weight_share"] < 1
+    assert roof(1.0, 100.0, 10.0) == 10.0 and roof(100.0, 100.0, 10.0) == 100.0
+    with pytest.raises(ValueError, match="roofline.lstm_flops: expected T >= 1"):
+        lstm_flops(2, 0, 3, 4)
+    rows = profile_ops(lambda: torch.randn(8, 8) @ torch.randn(8, 8), threads=1, top=2, runs=2)
+    assert len(rows) == 3 and abs(sum(r["share"] for r in rows) - 1) < 1e-6
