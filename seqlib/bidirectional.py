@@ -260,3 +260,33 @@ def generate(model: nn.Module, start: int, stop: int, vocab: list, n: int = 5, m
         out.append("".join(vocab[i] for i in seq[1:]))
     model.train(was_training)
     return out
+
+
+def select_by_validation(model: nn.Module, train: tuple, val: tuple, *, epochs: int, lr: float,
+                         loss_fn, evaluate, key: str, seed: int = 0, batch_size: int = 64,
+                         device=None, desc: str | None = None) -> tuple[list[dict], int]:
+    """Trains ``model`` one epoch at a time with `seqlib.fit` (Adam, one optimizer throughout)
+    and keeps the weights of the epoch whose validation score ``evaluate(model, val)[key]`` is
+    highest (the test split plays no part). Returns the per-epoch validation scores and the
+    chosen epoch (1-based); the model ends with the chosen weights."""
+    import copy
+
+    from tqdm.auto import tqdm
+
+    from .train import fit
+
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"select_by_validation: expected epochs >= 1, got {epochs!r}")
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    best, best_state, best_epoch, curve = float("-inf"), None, 0, []
+    for epoch in tqdm(range(epochs), desc=desc or type(model).__name__):
+        fit(model, train, loss_fn=loss_fn, epochs=1, optimizer=opt, lr=lr, batch_size=batch_size,
+            seed=seed * 1000 + epoch, device=device, progress=False)
+        score = evaluate(model, val)
+        if key not in score:
+            raise KeyError(f"select_by_validation: evaluate returned no {key!r}, got {sorted(score)}")
+        curve.append(score)
+        if score[key] > best:
+            best, best_state, best_epoch = score[key], copy.deepcopy(model.state_dict()), epoch + 1
+    model.load_state_dict(best_state)
+    return curve, best_epoch
