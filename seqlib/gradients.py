@@ -9,6 +9,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .rnn import RNNCell
+
 
 @torch.no_grad()
 def set_spectral_radius(weight: torch.Tensor, radius: float) -> torch.Tensor:
@@ -46,3 +48,67 @@ def hidden_gradient_norms(cell: nn.Module, x: torch.Tensor,
         states.append(h)
     loss_fn(states[-1]).backward()
     return torch.stack([s.grad.norm(dim=1).mean() for s in states]).detach()  # (T,)
+
+
+@torch.no_grad()
+def set_spectral_norm(weight: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Rescales a matrix in place so its largest singular value (its 2-norm) is `sigma`."""
+    if weight.dim() != 2:
+        raise ValueError(f"set_spectral_norm: expected a matrix, got shape {tuple(weight.shape)}")
+    current = torch.linalg.matrix_norm(weight.double(), ord=2)
+    if current == 0:
+        raise ValueError("set_spectral_norm: the matrix is zero; cannot rescale it")
+    weight.mul_(sigma / current.item())
+    return weight
+
+
+def spectral_norm(weight: torch.Tensor) -> float:
+    """The largest singular value sigma_max of a matrix (its operator 2-norm)."""
+    return torch.linalg.matrix_norm(weight.detach().double(), ord=2).item()
+
+
+def random_rnn_gradient_profile(scale: float, *, by: str = "sigma", T: int = 100,
+                                hidden: int = 64, batch: int = 16, seed: int = 0) -> dict:
+    """||dL/dh_t|| against distance for a fresh tanh `seqlib.RNNCell` (float64).
+
+    W_hh is a Gaussian matrix (entries N(0, 1/H)) rescaled so that its largest singular value
+    (``by="sigma"``) or its spectral radius (``by="rho"``) equals `scale`; inputs are N(0, 1),
+    one feature, `batch` sequences of length `T`; the loss is on h_T only (see
+    :func:`hidden_gradient_norms`). Returns ``norms`` (T,) indexed by distance from the loss
+    (index 0 is h_T), and the matrix's ``sigma`` and ``rho`` after rescaling.
+    """
+    if by not in ("sigma", "rho"):
+        raise ValueError(f"random_rnn_gradient_profile: expected by='sigma' or 'rho', got {by!r}")
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the cell's W_ih and biases
+    cell = RNNCell(1, hidden).double()  # float64: the smallest norms underflow float32
+    w = torch.randn(hidden, hidden, generator=g, dtype=torch.float64) / hidden ** 0.5
+    (set_spectral_norm if by == "sigma" else set_spectral_radius)(w, scale)
+    with torch.no_grad():
+        cell.weight_hh.copy_(w)
+    x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
+    norms = hidden_gradient_norms(cell, x).flip(0)  # index k = distance from the loss
+    return {"norms": norms, "sigma": spectral_norm(w), "rho": spectral_radius(w)}
+
+
+def masked_product_norms(weight: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """||D_k W ... D_1 W||_2 for k = 1..K, where D_k = diag(masks[k-1]) (masks (K, H)).
+
+    The Jacobian of a step of h_t = phi(W h_{t-1} + ...) is diag(phi'(.)) W; with phi = ReLU the
+    slopes are 0/1 masks. A product of such factors can grow even when rho(W) < 1 if W is not
+    normal (Pascanu et al. 2013): the bound that matters is sigma_max(W), not rho(W).
+    Returns (K,) float64 norms.
+    """
+    if weight.dim() != 2 or weight.size(0) != weight.size(1):
+        raise ValueError("masked_product_norms: expected a square matrix, "
+                         f"got shape {tuple(weight.shape)}")
+    if masks.dim() != 2 or masks.size(1) != weight.size(0):
+        raise ValueError(f"masked_product_norms: expected masks of shape (K, {weight.size(0)}), "
+                         f"got {tuple(masks.shape)}")
+    w = weight.double()
+    prod = torch.eye(w.size(0), dtype=torch.float64)
+    out = []
+    for m in masks.double():
+        prod = (m[:, None] * w) @ prod  # diag(m) W @ (H, H) -> (H, H)
+        out.append(torch.linalg.matrix_norm(prod, ord=2))
+    return torch.stack(out)
