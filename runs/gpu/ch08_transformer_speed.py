@@ -1,10 +1,12 @@
-"""Chapter 8's GPU cell: forward and forward+backward time of an LSTM layer and a Transformer
-encoder layer (torch and seqlib) at growing sequence length.
+"""Chapter 8's GPU experiment: the same tokens as many short or a few long sequences, for an
+LSTM layer and a Transformer encoder layer of the same width, on CUDA.
 
-Writes chapters/results/08_transformers/gpu_speed.json ({"Ts", "batch", "width", "speed": {model:
-{"fwd": [ms per T], "fwdbwd": [...]}}}), the record chapters/08_transformers.ipynb shows. Sizes as
-the chapter's (batch 8, width 64, 4 heads, feed-forward 2 x width; T = 64 ... 4096); each time is
-the fastest of the repeats.
+Writes chapters/results/08_transformers/gpu_speed.json: {"rows": [{"layer", "T", "B",
+"GFLOP", "ms", "iqr_ms", "GFLOP/s"}], "width", "heads", "tokens"}, the record chapter 8 shows
+beside its CPU run. FLOPs are counted (FlopCounterMode, on the meta device) on seqlib's twin of
+each layer, which does the same arithmetic in plain products; times are torch.nn's layers
+(cuDNN LSTM, fused attention), forward + backward, the median of seqlib.timing.benchmark's
+blocks (CUDA-synchronised).
 """
 from __future__ import annotations
 
@@ -13,61 +15,58 @@ import time
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 import seqlib
 from seqlib.provenance import results_dir
-from seqlib.timing import time_ms
+from seqlib.timing import benchmark
 
 from ._common import device, finish, parser
 
 
-def make_speed_models(width, heads):
-    ff = 2 * width  # matches the LSTM's parameter count
-    return {
-        "torch LSTM": nn.LSTM(width, width, batch_first=True),
-        "seqlib LSTM": seqlib.LSTM(width, width, batch_first=True),
-        "torch Transformer layer": nn.TransformerEncoderLayer(width, heads, ff, 0.0, batch_first=True),
-        "seqlib Transformer layer": seqlib.TransformerEncoderLayer(width, heads, ff, 0.0, batch_first=True),
-    }
+def layers(lib, width, heads, dev):
+    torch.manual_seed(0)
+    return {"LSTM": lib.LSTM(width, width, batch_first=True).to(dev),
+            "encoder layer": lib.TransformerEncoderLayer(width, heads, 2 * width, 0.0,
+                                                         batch_first=True).to(dev)}
 
 
-def speed_sweep(Ts, batch, width, heads, dev, repeats, seed=0):
-    torch.manual_seed(seed)
-    models = {k: m.to(dev) for k, m in make_speed_models(width, heads).items()}
-    res = {k: {"fwd": [], "fwdbwd": []} for k in models}
-    for T in Ts:
-        x = torch.randn(batch, T, width, device=dev)
-        for name, m in models.items():
-            def fwd(m=m, x=x):
-                with torch.no_grad():
-                    return m(x)
-
-            def fwdbwd(m=m, x=x):
-                out = m(x)
-                (out[0] if isinstance(out, tuple) else out).sum().backward()
-
-            res[name]["fwd"].append(time_ms(fwd, repeats=repeats, warmup=1, device=dev)["min_ms"])
-            res[name]["fwdbwd"].append(time_ms(fwdbwd, repeats=repeats, warmup=1, device=dev)["min_ms"])
-    return res, {k: seqlib.count_parameters(m) for k, m in models.items()}
+def fwd_bwd(model, x):
+    def step():
+        out = model(x)
+        (out[0] if isinstance(out, tuple) else out).sum().backward()
+    return step
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     p = parser("ch08_transformer_speed", __doc__)
-    p.add_argument("--Ts", nargs="+", type=int, default=[64, 256, 1024, 4096])
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--shapes", nargs="+", default=["16x4096", "256x256", "4096x16"],
+                   help="TxB shapes with the same T*B")
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--repeats", type=int, default=10)
     args = p.parse_args(argv)
     args.prog = "ch08_transformer_speed"
     if args.dry_run:
-        args.Ts, args.repeats = [8, 16], 1
+        args.shapes = ["4x16", "16x4"]
     dev, t0 = device(args), time.perf_counter()
-    speed, params = speed_sweep(args.Ts, args.batch, args.width, args.heads, dev, args.repeats, args.seed)
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes]
+    timed = layers(nn, args.width, args.heads, dev)
+    counted = layers(seqlib, args.width, args.heads, "meta")  # FLOPs without memory
+    rows = []
+    for T, B in shapes:
+        for name in timed:
+            with FlopCounterMode(display=False) as fc:
+                fwd_bwd(counted[name], torch.randn(B, T, args.width, device="meta"))()
+            r = benchmark(fwd_bwd(timed[name], torch.randn(B, T, args.width, device=dev)),
+                          threads=1, min_run_time=0.2 if not args.dry_run else 0.01, device=dev)
+            gflop = fc.get_total_flops() / 1e9
+            rows.append({"layer": name, "T": T, "B": B, "GFLOP": gflop, "ms": r["median_ms"],
+                         "iqr_ms": r["iqr_ms"], "GFLOP/s": gflop / r["median_ms"] * 1e3})
+            print(rows[-1], flush=True)
     return finish(args, results_dir("08_transformers") / "gpu_speed.json",
-                  {"Ts": args.Ts, "batch": args.batch, "width": args.width, "heads": args.heads,
-                   "speed": speed, "parameters": params}, argv, t0)
+                  {"rows": rows, "width": args.width, "heads": args.heads,
+                   "tokens": shapes[0][0] * shapes[0][1]}, argv, t0)
 
 
 if __name__ == "__main__":
