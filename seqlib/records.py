@@ -134,7 +134,8 @@ def describe_run_record(record: dict | None, what: str = "run") -> str:
     if record is None:
         return (f"No record of this {what} yet: it is made by a long run (`python -m runs...`)"
                 if what != "GPU run" else
-                "No GPU record yet: run this chapter on a CUDA machine to produce one.")
+                "No GPU record yet: `make gpu-records` on a CUDA machine makes one "
+                "(runs/gpu/ holds the experiment as a script).")
     p = record.get("provenance") or record  # older GPU records keep provenance at the top level
     where = p.get("machine") or p.get("device", "unknown device")
     s = f"Recorded on {where}"
