@@ -166,20 +166,6 @@ def _shorten(p, towards, d):
     return (p[0] + dx / n * d, p[1] + dy / n * d)
 
 
-def _legend(cv: _Canvas, x, y, roles, fontsize=FS_SMALL, step=1.25):
-    """A row of small colour swatches naming the roles used in a figure."""
-    names = {"input": "input", "hidden": "hidden state", "cell": "cell state",
-             "gate": "learned layer", "output": "output / loss", "attention": "attention",
-             "op": "pointwise op"}
-    for role in roles:
-        face, edge = ROLES[role]
-        cv.ax.add_patch(FancyBboxPatch((x, y - 0.08), 0.22, 0.16,
-                                       boxstyle="round,pad=0,rounding_size=0.03",
-                                       facecolor=face, edgecolor=edge, lw=1.0, zorder=3))
-        cv.text(x + 0.3, y, names[role], fontsize=fontsize, ha="left")
-        x += step
-
-
 # =============================================================================================
 # Chapter 1: the RNN and backpropagation through time
 # =============================================================================================
