@@ -12,6 +12,7 @@ from .seq2seq import Seq2Seq
 from .textcnn import TextCNN
 from .train import History, accuracy, evaluate, fit
 from . import exercises  # seqlib.exercises.check_gru_cell(...) after a plain `import seqlib`
+from . import diagrams  # seqlib.diagrams.lstm_cell() after a plain `import seqlib`
 from .transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
                           TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
 
