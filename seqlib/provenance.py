@@ -1,20 +1,17 @@
 """Results that need a GPU, saved with where and how they were obtained.
 
 A record is a JSON file holding the measured values plus `device`, `torch`, `date`, `commit` and
-`command`. Only a run on a real CUDA device may write one (`save_gpu_record` refuses otherwise);
+`command` (and, since `seqlib.records`, a full `provenance` block: this module's GPU records are
+that module's records "recorded on CUDA"). Only a run on a real CUDA device may write one (`save_gpu_record` refuses otherwise);
 a CPU build of the book loads and shows the record, labelled with that provenance.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
-
-import torch
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -51,24 +48,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; records are ordinary readable files
     os.replace(tmp, path)
 
 
-def save_gpu_record(path: Path, values: dict, command: str | None = None) -> dict:
-    """Saves `values` with provenance. Raises unless CUDA is available: GPU figures come only from GPU runs."""
-    if not torch.cuda.is_available():
-        raise RuntimeError("save_gpu_record: no CUDA device; GPU records come only from real GPU runs")
-    record = {
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _commit(),
-        "command": command or " ".join(sys.argv),
-        "values": values,
-    }
-    atomic_write_text(Path(path), json.dumps(record, indent=2) + "\n")
-    return record
+def save_gpu_record(path: Path, values: dict, command: str | None = None, **extra) -> dict:
+    """Saves `values` with provenance. Raises unless CUDA is available: GPU figures come only from GPU runs.
+
+    The special case "recorded on CUDA" of `seqlib.records.save_run_record` (same file format)."""
+    from .records import save_run_record  # records builds on this module's helpers
+
+    return save_run_record(path, values, command=command, device="cuda", require_cuda=True, **extra)
 
 
 def load_record(path: Path) -> dict | None:
@@ -81,7 +71,6 @@ def load_record(path: Path) -> dict | None:
 
 def describe_record(record: dict | None) -> str:
     """A label for a recorded result shown in a CPU build."""
-    if record is None:
-        return "No GPU record yet: run this chapter on a CUDA machine to produce one."
-    return (f"Recorded on {record['device']} (torch {record['torch']}), {record['date']}, "
-            f"commit {record['commit']}, command: {record['command']}")
+    from .records import describe_run_record
+
+    return describe_run_record(record, what="GPU run")

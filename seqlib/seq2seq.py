@@ -228,3 +228,32 @@ def token_accuracy(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
     """Teacher-forced accuracy over real target tokens (a cheap validation signal)."""
     real = tgt_out != PAD
     return ((logits.argmax(-1) == tgt_out) & real).sum() / real.sum()
+
+
+def save_seq2seq(path, model: Seq2Seq, config: dict, src_vocab: list, tgt_vocab: list,
+                 meta: dict | None = None) -> None:
+    """Saves a trained `Seq2Seq` (weights, the constructor's arguments, both vocabularies and
+    `meta`) atomically to `path`; `load_seq2seq(path)` rebuilds it."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"config": dict(config), "state_dict": model.state_dict(), "src_vocab": list(src_vocab),
+             "tgt_vocab": list(tgt_vocab), "meta": dict(meta or {})}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    torch.save(state, tmp)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600
+    os.replace(tmp, path)
+
+
+def load_seq2seq(path) -> tuple[Seq2Seq, dict]:
+    """(model in eval mode, {"config", "src_vocab", "tgt_vocab", "meta"}) from `save_seq2seq`'s file."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    config = state["config"]
+    model = Seq2Seq(config["src_vocab"], config["tgt_vocab"],
+                    **{k: v for k, v in config.items() if k not in ("src_vocab", "tgt_vocab")})
+    model.load_state_dict(state["state_dict"])
+    return model.eval(), {k: state[k] for k in ("config", "src_vocab", "tgt_vocab", "meta")}

@@ -9,6 +9,7 @@ Shape legend: N examples, T longest source, U longest target + 1.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -103,3 +104,67 @@ def make_pair_data(name: str, splits: dict, notes: str = "") -> PairData:
         references[split] = [refs for _, refs, _ in items]
     return PairData(name, tensors["train"], tensors["val"], tensors["test"], src_vocab, tgt_vocab,
                     sources, references, notes)
+
+
+def trim_batch(src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
+               tgt_out: torch.Tensor) -> tuple:
+    """Cuts a batch's padding down to its own longest source and target.
+
+    Tensors made by `make_pair_data` are padded to the longest word of the whole split (28 phones
+    in CMUdict, where the mean is about 6): a decoder that loops over U steps would spend most of
+    them on padding. Trimming leaves every real token and the loss unchanged (PAD is ignored).
+    Shapes: (B, T), (B,), (B, U), (B, U) -> (B, T'), (B,), (B, U'), (B, U') with T' <= T, U' <= U.
+    """
+    T = int(src_lengths.max())
+    U = int((tgt_out != PAD).sum(1).max())  # BOS y.. and y.. EOS have the same length
+    return src[:, :T], src_lengths, tgt_in[:, :U], tgt_out[:, :U]
+
+
+class PairBatches:
+    """Mini-batches of a split (src, src_lengths, tgt_in, tgt_out), each trimmed to its own
+    lengths (`trim_batch`), and with `bucket=True` made of examples of similar length.
+
+    Bucketing: the shuffled examples are cut into pools of `pool` batches; each pool is sorted by
+    (target length, source length) and cut into batches; the order of all batches is shuffled.
+    Every example appears once per pass, batches stay random in order and content, and a batch
+    pads only to lengths close to its own. Each pass over the object (an epoch) draws a new order
+    from its generator (seeded by `seed`), so `seqlib.fit(model, PairBatches(data.train, 64), ...)`
+    reshuffles every epoch. `batches(generator)` returns one epoch's index tensors (for runs that
+    save the order in a checkpoint). With `shuffle=False` the order is fixed (evaluation).
+    """
+
+    def __init__(self, data: tuple, batch_size: int, shuffle: bool = True, bucket: bool = True,
+                 seed: int = 0, pool: int = 50):
+        if not isinstance(data, (tuple, list)) or len(data) != 4:
+            raise TypeError("PairBatches: expected a split tuple (src, src_lengths, tgt_in, tgt_out)")
+        if batch_size < 1 or pool < 1:
+            raise ValueError(f"PairBatches: expected batch_size >= 1 and pool >= 1, got {batch_size}, {pool}")
+        self.data, self.batch_size, self.shuffle, self.bucket, self.pool = tuple(data), batch_size, shuffle, bucket, pool
+        self.generator = torch.Generator().manual_seed(seed)
+        self._tgt_len = (self.data[3] != PAD).sum(1)  # (N,)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data[0]) / self.batch_size)
+
+    def batches(self, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One epoch's batches as index tensors."""
+        n, B = len(self.data[0]), self.batch_size
+        g = generator or self.generator
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if not self.bucket:
+            return list(order.split(B))
+        out = []
+        for chunk in order.split(B * self.pool):
+            key = self._tgt_len[chunk] * 1000 + self.data[1][chunk]  # (target, source) length
+            chunk = chunk[torch.argsort(key, stable=True)]
+            out.extend(chunk.split(B))
+        if self.shuffle:
+            out = [out[i] for i in torch.randperm(len(out), generator=g).tolist()]
+        return out
+
+    def batch(self, idx: torch.Tensor) -> tuple:
+        return trim_batch(*(t[idx] for t in self.data))
+
+    def __iter__(self):
+        for idx in self.batches():
+            yield self.batch(idx)

@@ -1,0 +1,229 @@
+"""Long run: how many training steps RNN, LSTM (forget-gate bias 0 and 1) and GRU need to solve the
+adding problem and the copy-memory task as the lag T grows.
+
+    python -m runs.steps_to_solve                          # the recorded run (resumes)
+    python -m runs.steps_to_solve --lengths 10 20 --seeds 0 1 2 --cap 1000
+    python -m runs.steps_to_solve --dry-run                # tiny, seconds, writes nothing under chapters/
+
+One cell = (task, T, model, seed). Each training step draws a fresh batch from the task's
+generator (seeded per cell); every `--eval-every` steps the loss on a fixed validation set
+(`seqlib.data.tasks`' validation seed offset) is measured. A cell is SOLVED at the first
+evaluation whose validation loss is at most `--frac` (10%) of the task's input-blind baseline
+(adding: MSE 1/6 of predicting 1; copy: 10 ln 8 / (T + 20) nats per step); a cell that does not
+get there within `--cap` steps is censored at the cap. Per (task, T, model) the record gives the
+median and the spread of steps to solve over seeds, with censored values counted as "more than
+the cap" (the median is only a number when more than half the seeds solved).
+
+Writes chapters/results/steps_to_solve/steps_to_solve.json (a `seqlib.records` record). Cells are
+resumable one by one (runs/checkpoints/steps_to_solve/), and the record is rewritten after every
+cell, so a partial run is a record of the cells it finished.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from seqlib.data.tasks import (
+    _SPLIT_OFFSETS,
+    ADDING_BASELINE,
+    adding_problem,
+    copy_baseline,
+    copy_memory,
+)
+from seqlib.device import set_threads
+from seqlib.lstm import init_forget_bias
+from seqlib.models import LastStepRegressor, TokenTagger
+from seqlib.provenance import atomic_write_text
+from seqlib.records import provenance, results_dir, save_run_record
+
+from . import _runner
+
+MODELS = {"rnn": ("rnn", None), "lstm_fb0": ("lstm", 0.0), "lstm_fb1": ("lstm", 1.0), "gru": ("gru", None)}
+N_SYMBOLS, COPY_LEN = 8, 10
+
+
+def make_batch(task: str, n: int, T: int, seed: int):
+    if task == "adding":
+        return adding_problem(n, T, seed)
+    return copy_memory(n, T, seed, N_SYMBOLS, COPY_LEN)
+
+
+def baseline(task: str, T: int) -> float:
+    return ADDING_BASELINE if task == "adding" else copy_baseline(T, N_SYMBOLS, COPY_LEN)
+
+
+def loss_fn(task: str, out, y):
+    if task == "adding":
+        return F.mse_loss(out, y)
+    return F.cross_entropy(out.reshape(-1, out.size(-1)), y.reshape(-1))
+
+
+class CellJob:
+    """One (task, T, model, seed) cell for runs._runner: train on fresh batches until solved."""
+
+    def __init__(self, task, T, model_name, seed, args):
+        self.task, self.T, self.seed, self.args = task, T, seed, args
+        kind, fb = MODELS[model_name]
+        torch.manual_seed(seed)
+        if task == "adding":
+            self.model = LastStepRegressor(kind, 2, args.hidden, impl="torch")
+        else:
+            self.model = TokenTagger(kind, N_SYMBOLS + 2, 16, args.hidden, N_SYMBOLS + 2, impl="torch")
+        if fb is not None:
+            init_forget_bias(self.model.rnn, fb)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=args.lr)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.val = make_batch(task, args.val_size, T, seed + _SPLIT_OFFSETS["val"])
+        self.threshold = args.frac * baseline(task, T)
+        self.steps_per_epoch = args.eval_every
+        self.curve, self.solved_at = [], None
+
+    def start_epoch(self, epoch):
+        pass
+
+    def train_step(self, epoch, i):
+        batch_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.gen))
+        x, y = make_batch(self.task, self.args.batch, self.T, batch_seed)
+        self.opt.zero_grad(set_to_none=True)
+        loss = loss_fn(self.task, self.model(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip)
+        self.opt.step()
+        return loss.item()
+
+    @torch.no_grad()
+    def evaluate(self, epoch, i, global_step):
+        self.model.eval()
+        v = loss_fn(self.task, self.model(self.val[0]), self.val[1]).item()
+        self.model.train()
+        self.curve.append([global_step, v])
+        if self.solved_at is None and v <= self.threshold:
+            self.solved_at = global_step
+
+    def finished(self):
+        return self.solved_at is not None
+
+    def finalize(self):
+        return {}
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "gen": self.gen.get_state(),
+                "curve": self.curve, "solved_at": self.solved_at}
+
+    def load_state_dict(self, s):
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["opt"])
+        self.gen.set_state(s["gen"])
+        self.curve, self.solved_at = s["curve"], s["solved_at"]
+
+    def record(self):
+        return {}, {}
+
+
+def summarize(cells: list, cap: int) -> list:
+    """Per (task, T, model): seeds, solved count, median and quartiles of steps (censored = inf)."""
+    groups = {}
+    for c in cells:
+        groups.setdefault((c["task"], c["T"], c["model"]), []).append(c)
+    rows = []
+    for (task, T, model), cs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], list(MODELS).index(kv[0][2]))):
+        steps = sorted(c["steps"] if c["steps"] is not None else float("inf") for c in cs)
+        med = statistics.median(steps)
+        def q(p, steps=steps):
+            return steps[min(len(steps) - 1, int(p * (len(steps) - 1) + 0.5))]
+
+        rows.append({"task": task, "T": T, "model": model, "seeds": len(cs),
+                     "solved": sum(c["steps"] is not None for c in cs),
+                     "median_steps": None if med == float("inf") else med,
+                     "median_censored": med == float("inf"),
+                     "min_steps": None if steps[0] == float("inf") else steps[0],
+                     "max_steps": None if steps[-1] == float("inf") else steps[-1],
+                     "q1_steps": None if q(0.25) == float("inf") else q(0.25),
+                     "q3_steps": None if q(0.75) == float("inf") else q(0.75),
+                     "cap": cap})
+    return rows
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="python -m runs.steps_to_solve", description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", nargs="+", default=["adding", "copy"], choices=["adding", "copy"])
+    p.add_argument("--lengths", nargs="+", type=int, default=[10, 20, 50, 100])
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--cap", type=int, default=1500, help="step cap; unsolved cells are censored here")
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--frac", type=float, default=0.1, help="solved: val loss <= frac * baseline")
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--val-size", type=int, default=500)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--name", default="steps_to_solve")
+    p.add_argument("--dry-run", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    set_threads(args.threads)
+    if args.dry_run:
+        args.lengths, args.seeds, args.cap, args.eval_every, args.hidden = [5], [0], 20, 10, 8
+        args.val_size, args.models = 32, ["rnn", "lstm_fb1"]
+        out_dir = ckpt_dir = Path(tempfile.mkdtemp(prefix="steps_dry_"))
+    else:
+        out_dir = results_dir("steps_to_solve")
+        ckpt_dir = Path(__file__).resolve().parent / "checkpoints" / args.name
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    record_path = out_dir / f"{args.name}.json"
+    done_path = ckpt_dir / "cells.json"
+    cells = json.loads(done_path.read_text()) if done_path.exists() else []
+    done = {(c["task"], c["T"], c["model"], c["seed"]) for c in cells}
+    command = "python -m runs.steps_to_solve " + " ".join(argv)
+    prov = provenance("cpu", command)
+    todo = [(task, T, m, s) for T in args.lengths for task in args.tasks for m in args.models for s in args.seeds]
+    wall = sum(c["wall_s"] for c in cells)
+
+    def write(status):
+        settings = {k: getattr(args, k) for k in ("tasks", "lengths", "models", "seeds", "cap", "eval_every",
+                                                   "frac", "hidden", "batch", "lr", "clip", "val_size")}
+        values = {"settings": settings, "models": {m: {"kind": MODELS[m][0], "forget_bias": MODELS[m][1]}
+                                                   for m in args.models},
+                  "solved_when": f"validation loss <= {args.frac} x the input-blind baseline",
+                  "summary": summarize(cells, args.cap), "cells_done": len(cells), "cells_planned": len(todo), "cells": cells}
+        evidence = {f"{c['task']}/T={c['T']}/{c['model']}": {} for c in cells}
+        for c in cells:
+            evidence[f"{c['task']}/T={c['T']}/{c['model']}"][f"seed {c['seed']}"] = c["steps"]
+        save_run_record(record_path, values, evidence=evidence, name=args.name, status=status,
+                        prov={**prov, "wall_s": round(wall, 1)})
+
+    for task, T, m, s in todo:
+        if (task, T, m, s) in done:
+            continue
+        job = CellJob(task, T, m, s, args)
+        ckpt = ckpt_dir / f"{task}_T{T}_{m}_s{s}.pt"
+        out = _runner.run(job, epochs=args.cap // args.eval_every, checkpoint=ckpt, name=f"{task} T={T} {m} s{s}",
+                          checkpoint_every_s=120, progress=False)
+        cell = {"task": task, "T": T, "model": m, "seed": s, "steps": job.solved_at,
+                "baseline": baseline(task, T), "final_val": job.curve[-1][1] if job.curve else None,
+                "curve": job.curve, "wall_s": round(out["wall_s"], 1)}
+        cells.append(cell)
+        wall += out["wall_s"]
+        atomic_write_text(done_path, json.dumps(cells))
+        write("running")
+        print(f"{task} T={T} {m} seed {s}: steps {job.solved_at} (cap {args.cap}), "
+              f"final val {cell['final_val']:.4g} / baseline {cell['baseline']:.4g}, {out['wall_s']:.0f}s", flush=True)
+    write("done")
+    return cells
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Records of long runs and GPU runs: the values a run measured plus where and how it ran.
+
+A record is one JSON file:
+
+    {"kind": "run" | "gpu",  "name": ..., "status": "running" | "interrupted" | "done",
+     "values": {...},           # the results the book shows (numbers, curves)
+     "evidence": {...},         # per-seed / per-unit values a claim can be judged on
+     "provenance": {device, gpu, cuda, cpu, threads, cores, machine, torch, date, commit,
+                    command, wall_s, split_fingerprint, ...},
+     # the flat keys of the older GPU records, kept so `seqlib.provenance` readers keep working:
+     "device", "torch", "cuda", "date", "commit", "command"}
+
+`save_run_record` writes one (atomically, so a reader never sees half a file), `load_run_record`
+reads it (None when the run has not been made yet) and `describe_run_record` gives the label a
+chapter prints beside a recorded result. A GPU record (`kind: "gpu"`) is the special case
+"recorded on CUDA": `save_run_record(..., require_cuda=True)` refuses to write one without a CUDA
+device, which is what `seqlib.provenance.save_gpu_record` calls.
+
+`split_fingerprint(ids)` hashes the held-out ids of a split so a record says which data it
+was measured on (two records with the same fingerprint held out the same words).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from .provenance import _commit, atomic_write_text, repo_root, results_dir
+from .timing import describe_machine, machine_info
+
+__all__ = ["command_line", "describe_run_record", "load_run_record", "provenance", "repo_root",
+           "results_dir", "save_run_record", "split_fingerprint"]
+
+
+def split_fingerprint(ids) -> str:
+    """sha256 (first 16 hex digits) of the sorted held-out ids (strings or ints), with their count."""
+    ids = sorted(str(i) for i in ids)
+    if not ids:
+        raise ValueError("records.split_fingerprint: expected a non-empty collection of ids")
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    return f"sha256:{digest} ({len(ids)} ids)"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The exact command that ran: `python -m <module> args` when run as a module, else argv."""
+    argv = list(sys.argv if argv is None else argv)
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if argv == sys.argv and spec is not None and spec.name:
+        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]])
+    return shlex.join(["python", *argv])
+
+
+def provenance(device: torch.device | str | None = None, command: str | None = None,
+               wall_s: float | None = None, split_fingerprint: str | None = None, **extra) -> dict:
+    """Where and how a run ran: device (GPU name, or CPU model with its torch threads), the
+    machine (`seqlib.timing.machine_info`), torch and CUDA versions, UTC date, git commit
+    (`-dirty` when tracked files differ), the exact command, wall time and data fingerprint."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    info = machine_info(device)
+    if device.type == "cuda":
+        label = info["gpu"]
+    else:
+        label = f"CPU: {info['cpu']}, {info['threads']} torch thread(s) of {info['cores']} cores"
+    return {
+        "device": label,
+        "device_type": device.type,
+        "gpu": info.get("gpu"),
+        "cuda": torch.version.cuda,
+        "cpu": info["cpu"],
+        "threads": info["threads"],
+        "cores": info["cores"],
+        "machine": describe_machine(info),
+        "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "command": command or command_line(),
+        "wall_s": None if wall_s is None else round(float(wall_s), 1),
+        "split_fingerprint": split_fingerprint,
+        **extra,
+    }
+
+
+def save_run_record(path, values: dict, *, evidence: dict | None = None, name: str | None = None,
+                    status: str = "done", prov: dict | None = None, device=None,
+                    command: str | None = None, require_cuda: bool = False, **prov_extra) -> dict:
+    """Writes a record (see the module docstring) atomically and returns it.
+
+    `prov` is a `provenance(...)` dict made by the caller (e.g. at the start of a run, with the
+    wall time filled in later); without it one is made here from `device`, `command` and
+    `prov_extra`. `require_cuda=True` (GPU records) raises unless CUDA is available."""
+    if status not in ("running", "interrupted", "done"):
+        raise ValueError(f"records.save_run_record: expected status running/interrupted/done, got {status!r}")
+    if require_cuda and not torch.cuda.is_available():
+        raise RuntimeError("save_gpu_record: no CUDA device; GPU records come only from real GPU runs")
+    if require_cuda and device is None:
+        device = "cuda"
+    p = dict(prov) if prov is not None else provenance(device, command, **prov_extra)
+    kind = "gpu" if p.get("device_type") == "cuda" else "run"
+    record = {
+        "kind": kind, "name": name or Path(path).stem, "status": status,
+        "values": values, "evidence": evidence or {}, "provenance": p,
+        # flat keys of the first GPU records (seqlib.provenance.describe_record reads these)
+        "device": p["device"], "torch": p["torch"], "cuda": p.get("cuda"), "date": p["date"],
+        "commit": p["commit"], "command": p["command"],
+    }
+    atomic_write_text(Path(path), json.dumps(record, indent=1, default=_jsonable) + "\n")
+    return record
+
+
+def _jsonable(x):
+    if isinstance(x, torch.Tensor):
+        return x.tolist()
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"records: cannot store {type(x).__name__} in a JSON record")
+
+
+def load_run_record(path) -> dict | None:
+    """The record at `path` (a dict, see the module docstring), or None when there is none yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def describe_run_record(record: dict | None, what: str = "run") -> str:
+    """The label shown beside a recorded result: where, when, how long, from which command."""
+    if record is None:
+        return (f"No record of this {what} yet: it is made by a long run (`python -m runs...`)"
+                if what != "GPU run" else
+                "No GPU record yet: run this chapter on a CUDA machine to produce one.")
+    p = record.get("provenance") or record  # older GPU records keep provenance at the top level
+    where = p.get("machine") or p.get("device", "unknown device")
+    s = f"Recorded on {where}"
+    if "provenance" not in record:
+        s = f"Recorded on {p['device']} (torch {p['torch']})"
+    s += f", {p['date']}, commit {p['commit']}"
+    if p.get("wall_s") is not None:
+        s += f", {p['wall_s'] / 60:.0f} min wall time"
+    if record.get("status") and record["status"] != "done":
+        s += f" (status: {record['status']}; a partial run)"
+    if p.get("split_fingerprint"):
+        s += f", held-out split {p['split_fingerprint']}"
+    return s + f"; command: {p['command']}"
