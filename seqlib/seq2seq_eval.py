@@ -132,7 +132,7 @@ def train_until_plateau(model: Seq2Seq, data: PairData, *, lr: float = 3e-3,
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
-            total, seen = total + float(loss) * len(X), seen + len(X)
+            total, seen = total + loss.item() * len(X), seen + len(X)
         val = sum(exact_match(decode(model, data, val_src, max_len=max_len), val_ref)) / len(val_ref)
         hist.train_loss.append(total / seen)
         hist.val_exact.append(val)
