@@ -169,3 +169,32 @@ def write_json(path: str | Path, doc: dict) -> None:
 
 def nan_to_none(x):
     return None if isinstance(x, float) and math.isnan(x) else x
+
+
+@torch.no_grad()
+def greedy_steps(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor,
+                 steps: int) -> torch.Tensor:
+    """Exactly `steps` greedy decoder steps (no stop at EOS), for timing: tokens (B, steps).
+    Each step needs the previous one's output: the loop cannot run its steps in parallel."""
+    memory, state = model.encode(src, src_lengths)
+    y = torch.full((src.size(0),), BOS, dtype=torch.long, device=src.device)
+    out = []
+    for _ in range(steps):
+        logits, state, _ = model.step(y, state, memory)
+        y = logits.argmax(-1)  # (B,)
+        out.append(y)
+    return torch.stack(out, 1)  # (B, steps)
+
+
+def diagonal_agreement(weights: torch.Tensor, src_lengths, out_lengths) -> tuple[int, int]:
+    """(steps whose most-attended source position lies within one of the diagonal alignment,
+    steps counted): output step i of n reads source position floor((i + 1/2) m / n) of m.
+    weights (B, U, T) from `Seq2Seq.greedy(..., return_weights=True)`; out_lengths excludes EOS."""
+    hits = total = 0
+    for w, m, n in zip(weights, src_lengths, out_lengths):
+        m, n = int(m), int(n)
+        for i in range(n):
+            diag = math.floor((i + 0.5) * m / n)
+            hits += abs(int(w[i, :m].argmax()) - diag) <= 1
+            total += 1
+    return hits, total

@@ -94,3 +94,15 @@ def test_sequence_logprob_matches_the_product_of_step_probabilities():
         total += float(torch.log_softmax(logits, -1)[0, t])
         y = torch.tensor([t])
     assert abs(total - float(lp[0])) < 1e-4
+
+
+def test_diagonal_agreement_and_greedy_steps():
+    from seqlib.seq2seq_eval import diagonal_agreement, greedy_steps
+
+    w = torch.zeros(1, 3, 6)
+    w[0, 0, 1], w[0, 1, 2], w[0, 2, 0] = 1, 1, 1  # diagonal for m=6, n=3 is 1, 3, 5
+    assert diagonal_agreement(w, [6], [3]) == (2, 3)
+    torch.manual_seed(0)
+    model = Seq2Seq(7, 9, 4, 4, impl="torch").eval()
+    X, L = torch.randint(3, 7, (2, 5)), torch.tensor([5, 3])
+    assert greedy_steps(model, X, L, 7).shape == (2, 7)
