@@ -12,6 +12,10 @@ command goes on where it stopped. The record (with provenance) is rewritten afte
 model, ``complete`` false until all are done:
 
     PYTHONPATH=$PWD nohup python -m runs.attention_length > /tmp/attention_length.log 2>&1 &
+
+Seeds and models can be split over processes, each with its own ``--record`` (the chapter
+reads every ``attention_length*.json`` with the same parameters), e.g. ``--seeds 2 --models
+"fixed context" --record chapters/results/06_attention/attention_length_seed2_fixed.json``.
 """
 from __future__ import annotations
 
@@ -49,13 +53,15 @@ def main(argv=None) -> None:
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--max-epochs", type=int, default=40)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--models", nargs="+", default=["attention", "fixed context"],
+                   help="which models to train (several processes can share the seeds)")
     p.add_argument("--record", default="chapters/results/06_attention/attention_length.json")
     p.add_argument("--state", default="runs/state/attention_length")
     a = p.parse_args(argv)
     set_threads(a.threads)
     root = repo_root()
     record_path, state_dir = root / a.record, root / a.state
-    params = {k: v for k, v in vars(a).items() if k not in ("record", "state")}
+    params = {k: v for k, v in vars(a).items() if k not in ("record", "state", "models")}
     doc = json.loads(record_path.read_text()) if record_path.exists() else {}
     if doc.get("parameters") != params:  # a different setting starts a new record
         doc = {"parameters": params, "results": {}}
@@ -72,6 +78,8 @@ def main(argv=None) -> None:
     max_len = max(len(r[0]) for r in test_ref) + 2
     for seed in a.seeds:
         for name, att in (("attention", True), ("fixed context", False)):
+            if name not in a.models:
+                continue
             key = f"{name}, seed {seed}"
             if key in doc["results"]:
                 continue
@@ -98,7 +106,7 @@ def main(argv=None) -> None:
             doc["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             doc["commit"] = _commit()
             doc["complete"] = all(f"{n}, seed {s}" in doc["results"] for s in a.seeds
-                                  for n in ("fixed context", "attention"))
+                                  for n in a.models)
             write_json(record_path, doc)
             print(key, "test exact", round(doc["results"][key]["test_exact"], 3),
                   [round(r["mean"], 3) for r in doc["results"][key]["test_by_length"]], flush=True)
