@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     p.add_argument("--models", nargs="+", default=["attention", "fixed context"],
                    help="which models to train (several processes can share the seeds)")
     p.add_argument("--record", default="chapters/results/06_attention/attention_length.json")
-    p.add_argument("--state", default="runs/state/attention_length")
+    p.add_argument("--state", default="runs/checkpoints/attention_length")
     a = p.parse_args(argv)
     set_threads(a.threads)
     root = repo_root()
