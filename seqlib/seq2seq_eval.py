@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .data.pairs import PairData
-from .seq2seq import BOS, EOS, PAD, Seq2Seq, seq2seq_loss
+from .seq2seq import BOS, PAD, Seq2Seq, seq2seq_loss
 from .train import iterate_batches
 
 
