@@ -34,7 +34,7 @@ from seqlib.models import count_parameters
 from seqlib.provenance import _commit, repo_root
 from seqlib.seq2seq import Seq2Seq
 from seqlib.seq2seq_eval import by_length, decode, exact_match, train_until_plateau, write_json
-from seqlib.timing import machine_info
+from seqlib.timing import describe_machine, machine_info
 
 EDGES = [1, 10, 20, 30, 40, 100]  # input-length bins (tokens): 1-9, ..., 40+
 
@@ -70,6 +70,7 @@ def main(argv=None) -> None:
         "edges": EDGES,
         "command": "python -m runs.attention_length " + " ".join(argv or sys.argv[1:]),
         "machine": machine_info(), "torch": torch.__version__, "python": platform.python_version(),
+        "device": describe_machine(machine_info()),
     })
     data = load_numbers(n_train=a.n_train, n_val=a.n_val, n_test=a.n_test, seed=0)
     test_src, test_ref = data.sources["test"], data.references["test"]

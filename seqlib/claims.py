@@ -207,11 +207,17 @@ class Verdict:
 
 
 def page_source(**extra) -> dict:
-    """Provenance of a page run: date, commit, machine (CPU model, ISA, threads, builds)."""
-    from .timing import machine_info
+    """Provenance of a page run: device, torch, date, commit, command and the machine (CPU
+    model, ISA, threads, oneDNN/MKL builds)."""
+    import torch
 
-    return {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "commit": _commit(), "machine": machine_info(), **extra}
+    from .timing import describe_machine, machine_info
+
+    info = machine_info()
+    return {"device": describe_machine(info), "torch": torch.__version__,
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "commit": _commit(), "command": "a chapter notebook, executed top to bottom",
+            "machine": info, **extra}
 
 
 def judge(claim: Claim | str, values: Iterable[float], *, units: Iterable[str] | None = None,
@@ -253,7 +259,9 @@ def record(chapter: str, verdicts: Sequence[Verdict], *, parameters: dict | None
     missing = sorted(set(cat) - ids)
     if missing:
         raise ValueError(f"claims.record: {chapter} gave no verdict for {missing}")
-    doc = {"chapter": chapter, "written": page_source(), "parameters": parameters or {},
+    written = page_source(command=f"chapters/{chapter}.ipynb executed top to bottom "
+                                  f"(make test, make book or papermill) with {parameters or {}}")
+    doc = {"chapter": chapter, "written": written, "parameters": parameters or {},
            "verdicts": [v.to_dict() for v in verdicts]}
     path = results_path(chapter)
     atomic_write_text(path, json.dumps(doc, indent=1, default=float) + "\n")
