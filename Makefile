@@ -76,6 +76,7 @@ lint: setup
 	$(PY) -c "import ruff" 2>/dev/null || $(PIP) install -q "ruff>=0.5"
 	$(VENV)/bin/ruff check --select E501,F401,F811,F821 --line-length 88 chapters/*.ipynb
 	$(VENV)/bin/ruff check --select F --line-length 110 seqlib runs tests
+	$(PY) -m pytest tests/test_layout.py -q  # imports run one way (book -> train/perf -> nn/data -> device/io/tokens), no circle
 
 # A wheel of seqlib in dist/, for a reader who downloaded a chapter: pip install dist/seqlib-*.whl
 dist: setup

@@ -9,7 +9,7 @@ G2P model, 4,000 training words of the fixed split):
   trimmed  - random batches cut to their own longest word (`seqlib.data.pairs.trim_batch`)
   bucketed - batches of similar length, trimmed (`seqlib.data.pairs.PairBatches`; after)
 Each timed call is `--steps` consecutive training steps (forward, backward, Adam) over batches of
-one epoch's order, so a step's time is an average over batch lengths; `seqlib.timing.compare`
+one epoch's order, so a step's time is an average over batch lengths; `seqlib.perf.timing.compare`
 takes turns between the three (round-robin, one torch thread) and the per-round ratios are the
 evidence. Equal batch sizes mean equal steps per epoch, so the step-time ratio is the epoch-time
 ratio.
@@ -23,9 +23,9 @@ import torch
 
 from seqlib.data.g2p import load_g2p
 from seqlib.data.pairs import PairBatches
-from seqlib.records import results_dir, save_run_record, split_fingerprint
-from seqlib.seq2seq import Seq2Seq, seq2seq_loss
-from seqlib.timing import compare, ratios
+from seqlib.book.records import results_dir, save_run_record, split_fingerprint
+from seqlib.nn.seq2seq import Seq2Seq, seq2seq_loss
+from seqlib.perf.timing import compare, ratios
 
 
 def stepper(model, opt, batches, steps):

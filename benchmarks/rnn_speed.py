@@ -4,14 +4,14 @@
     python benchmarks/rnn_speed.py --threads 1        # one thread count
     python benchmarks/rnn_speed.py --device cuda      # adds the GPU size (B=64, T=256, I=256, H=512)
 
-All timing goes through `seqlib.timing.compare` (via `seqlib.fast.benchmark_lstm`): the
+All timing goes through `seqlib.perf.timing.compare` (via `seqlib.perf.lstm_speed.benchmark_lstm`): the
 implementations take turns for --rounds rounds, each round the median of a blocked_autorange of
 --min-run-time seconds; the table shows the median over rounds with its interquartile range and
 the median of the per-round ratios to torch.nn.LSTM (oneDNN's fused LSTM on the CPU, cuDNN on
 CUDA). The JSON written to benchmarks/results/rnn_speed_<device>_<date>.json holds every round,
-the machine (`seqlib.timing.machine_info`), the load average before and after, the counted FLOPs
+the machine (`seqlib.device.machine_info`), the load average before and after, the counted FLOPs
 and the provenance (date, commit, command). On CUDA a row "fast+graph" times impl="fast" captured
-with seqlib.fast.cuda_graphed.
+with seqlib.nn.lstm_fast.cuda_graphed.
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from pathlib import Path
 
 import torch
 
-from seqlib.fast import SIZES, benchmark_lstm
-from seqlib.provenance import _commit, atomic_write_text
-from seqlib.roofline import lstm_flops
-from seqlib.timing import describe_machine, machine_info
+from seqlib.perf.lstm_speed import SIZES, benchmark_lstm
+from seqlib.book.records import _commit
+from seqlib.io import atomic_write_text
+from seqlib.perf.roofline import lstm_flops
+from seqlib.device import describe_machine, machine_info
 
 
 def _load():
@@ -84,7 +85,7 @@ def main(argv=None):
         "commit": _commit(),
         "command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
         "rounds": args.rounds, "min_run_time": args.min_run_time, "threads": threads,
-        "statistic": ("seqlib.timing.compare: per round the median of a blocked_autorange; ms = "
+        "statistic": ("seqlib.perf.timing.compare: per round the median of a blocked_autorange; ms = "
                       "median over rounds, IQR over rounds; ratio = median over rounds of the "
                       "per-round ratio impl / torch.nn.LSTM"),
         "load_average_before": load_before, "load_average_after": load_after,

@@ -5,7 +5,7 @@
     python -m runs.gpu_records         # every GPU experiment in runs/gpu/ (make gpu-records)
 
 Each trains through `runs._runner.run` (tqdm bar with ETA, atomic checkpoints every few minutes
-and at each epoch's end, resume after Ctrl-C or a crash) and writes a `seqlib.records` record
-under chapters/results/<chapter>/; a chapter loads it with `seqlib.records.load_run_record` and
+and at each epoch's end, resume after Ctrl-C or a crash) and writes a `seqlib.book.records` record
+under chapters/results/<chapter>/; a chapter loads it with `seqlib.book.records.load_run_record` and
 labels it with `describe_run_record`. Resume checkpoints live in runs/checkpoints/ (not committed).
 """

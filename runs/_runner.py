@@ -21,7 +21,7 @@ step, checkpoints, writes the record with status "interrupted" and exits with co
 leaves the last checkpoint, and the same command resumes from it. Resuming reproduces the
 uninterrupted run exactly (tests/test_runs.py checks it).
 
-A record (seqlib.records) is written at every checkpoint, so a partial run is still a record;
+A record (seqlib.book.records) is written at every checkpoint, so a partial run is still a record;
 `max_wall_s` ends training at a wall-time budget (the job is finalised on what it has, and the
 record says so).
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,23 +37,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from seqlib.records import provenance, save_run_record
-
-
-def atomic_torch_save(obj, path) -> None:
-    """torch.save to a temporary file in the same folder, then rename over `path`: a reader (or a
-    resumed run) sees the previous file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary readable file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from seqlib.book.records import provenance, save_run_record
+from seqlib.io import atomic_torch_save
 
 
 def _rng_state() -> dict:
@@ -101,7 +85,7 @@ def run(job, *, epochs: int, checkpoint, record=None, name: str | None = None,
     """Trains `job` for `epochs` epochs (see the module docstring), resuming from `checkpoint`.
 
     Returns {"status", "epoch", "global_step", "wall_s", "values", "evidence"}. `record` (a path)
-    receives a `seqlib.records` record at every checkpoint and at the end.
+    receives a `seqlib.book.records` record at every checkpoint and at the end.
     """
     checkpoint = Path(checkpoint)
     loop = {"epoch": 0, "step": 0, "global_step": 0, "wall_s": 0.0, "resumed_at": [], "final": None}

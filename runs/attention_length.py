@@ -3,7 +3,7 @@
 The number-list task (`seqlib.data.numbers`: spelled-out numbers -> their digits, inputs from a
 few to about 46 tokens, outputs growing with the input). For each seed, a fixed-context and an
 attention `Seq2Seq` with the same encoder, decoder cell and output layer are trained with early
-stopping on validation exact match (`seqlib.seq2seq_eval.train_until_plateau`), then decoded
+stopping on validation exact match (`seqlib.train.seq2seq.train_until_plateau`), then decoded
 greedily on the held-out test split, and exact match is reported per input-length bin.
 
 Resumable: the state of the current model is saved atomically after each epoch under
@@ -30,11 +30,12 @@ import torch
 
 from seqlib.data.numbers import load_numbers
 from seqlib.device import seed_everything, set_threads
-from seqlib.models import count_parameters
-from seqlib.provenance import _commit, repo_root
-from seqlib.seq2seq import Seq2Seq
-from seqlib.seq2seq_eval import by_length, decode, exact_match, train_until_plateau, write_json
-from seqlib.timing import describe_machine, machine_info
+from seqlib.nn.heads import count_parameters
+from seqlib.book.records import _commit, repo_root
+from seqlib.nn.seq2seq import Seq2Seq
+from seqlib.train.seq2seq import by_length, decode, exact_match, train_until_plateau
+from seqlib.io import write_json
+from seqlib.device import describe_machine, machine_info
 
 EDGES = [1, 10, 20, 30, 40, 100]  # input-length bins (tokens): 1-9, ..., 40+
 

@@ -11,9 +11,9 @@ pronunciation. Training batches are trimmed to their own lengths and bucketed by
 evaluated `--evals-per-epoch` times an epoch); the held-out words are decoded once, at the end,
 with the chosen weights (greedy and beam search).
 
-Writes chapters/results/06_attention/<name>.json (a `seqlib.records` record: values with the
+Writes chapters/results/06_attention/<name>.json (a `seqlib.book.records` record: values with the
 learning curve, evidence per seed, provenance) and <name>_best.pt (the chosen weights, their
-config and vocabularies: `seqlib.seq2seq.load_seq2seq(path)`). The resume checkpoint lives in
+config and vocabularies: `seqlib.nn.seq2seq.load_seq2seq(path)`). The resume checkpoint lives in
 runs/checkpoints/<name>.pt (not committed: it holds the optimizer and data order too).
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ import torch
 from seqlib.data.g2p import load_g2p
 from seqlib.data.pairs import PairBatches
 from seqlib.device import seed_everything, set_threads
-from seqlib.metrics import phoneme_error_rate, word_error_rate
-from seqlib.records import results_dir, split_fingerprint
-from seqlib.seq2seq import Seq2Seq, save_seq2seq, seq2seq_loss
+from seqlib.train.metrics import phoneme_error_rate, word_error_rate
+from seqlib.book.records import results_dir, split_fingerprint
+from seqlib.nn.seq2seq import Seq2Seq, save_seq2seq, seq2seq_loss
 
 from . import _runner
 

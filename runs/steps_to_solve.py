@@ -14,7 +14,7 @@ get there within `--cap` steps is censored at the cap. Per (task, T, model) the 
 median and the spread of steps to solve over seeds, with censored values counted as "more than
 the cap" (the median is only a number when more than half the seeds solved).
 
-Writes chapters/results/steps_to_solve/steps_to_solve.json (a `seqlib.records` record). Cells are
+Writes chapters/results/steps_to_solve/steps_to_solve.json (a `seqlib.book.records` record). Cells are
 resumable one by one (runs/checkpoints/steps_to_solve/), and the record is rewritten after every
 cell, so a partial run is a record of the cells it finished.
 """
@@ -38,10 +38,10 @@ from seqlib.data.tasks import (
     copy_memory,
 )
 from seqlib.device import set_threads
-from seqlib.lstm import init_forget_bias
-from seqlib.models import LastStepRegressor, TokenTagger
-from seqlib.provenance import atomic_write_text
-from seqlib.records import provenance, results_dir, save_run_record
+from seqlib.nn.lstm import init_forget_bias
+from seqlib.nn.heads import LastStepRegressor, TokenTagger
+from seqlib.io import atomic_write_text
+from seqlib.book.records import provenance, results_dir, save_run_record
 
 from . import _runner
 

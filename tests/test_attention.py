@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from seqlib.attention import AdditiveAttention
+from seqlib.nn.attention import AdditiveAttention
 
 
 def naive_additive(att, q, keys, mask):

@@ -6,9 +6,9 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import seqlib
-from seqlib.bidirectional import (IGNORE, FlipPaddedBiLSTM, LengthAwareBiLSTM, PackedTagger,
-                                  TwoPassBiLSTM, generate,
-                                  masked_cross_entropy, position_accuracy, prefix_next_token_loss,
+from seqlib.tokens import IGNORE
+from seqlib.nn.bidirectional import FlipPaddedBiLSTM, LengthAwareBiLSTM, PackedTagger, TwoPassBiLSTM
+from seqlib.train.tagging import (generate, masked_cross_entropy, position_accuracy, prefix_next_token_loss,
                                   sequence_accuracy, tagging_scores)
 from seqlib.data.hyphenation import (BOUNDARY, VOCAB, cmudict_words, encode_words, hyphenate,
                                      hyphenation_labels, load_hyphenation)

@@ -1,4 +1,4 @@
-"""seqlib.charlm (CharLM, stream_loss, generate), seqlib.lstm.NoTanhLSTM, CharText.ngram_loss."""
+"""seqlib.train.lm (CharLM, stream_loss, generate), seqlib.nn.lstm.NoTanhLSTM, CharText.ngram_loss."""
 import itertools
 import math
 
@@ -8,9 +8,9 @@ from torch import nn
 from torch.testing import assert_close
 
 import seqlib
-from seqlib.charlm import CharLM, generate, next_char_loss, stream_loss
+from seqlib.train.lm import CharLM, generate, next_char_loss, stream_loss
 from seqlib.data.chartext import char_text
-from seqlib.lstm import NoTanhLSTM, lstm_cell_no_tanh, lstm_gates
+from seqlib.nn.lstm import NoTanhLSTM, lstm_cell_no_tanh, lstm_gates
 
 
 def _manual_no_tanh(lstm, x):  # x (B, T, I) -> (B, T, H), written out step by step

@@ -4,9 +4,10 @@ import math
 import pytest
 import torch
 
-from seqlib import claims
-from seqlib.claims import CONTRADICTED, HELD, INCONCLUSIVE, Claim, Rule, interval, judge
-from seqlib.timing import benchmark, compare, machine_info, ratios
+from seqlib.book import claims
+from seqlib.book.claims import CONTRADICTED, HELD, INCONCLUSIVE, Claim, Rule, interval, judge
+from seqlib.perf.timing import benchmark, compare, ratios
+from seqlib.device import machine_info
 
 
 def _claim(**rule):

@@ -1,4 +1,4 @@
-"""seqlib.diagrams: every picture is a Figure that draws, labelled with its chapter's symbols,
+"""seqlib.book.diagrams: every picture is a Figure that draws, labelled with its chapter's symbols,
 shows live values when given them, keeps its labels apart and refuses bad input by name."""
 import itertools
 
@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 import seqlib
-from seqlib import diagrams
+from seqlib.book import diagrams
 
 
 def texts(fig):
@@ -47,7 +47,7 @@ def check_figure(fig):
 
 
 def test_reachable_from_package():
-    assert seqlib.diagrams is diagrams
+    assert seqlib.book.diagrams is diagrams
 
 
 def test_figures_show_themselves_in_notebooks():

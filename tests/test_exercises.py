@@ -1,4 +1,4 @@
-"""seqlib.exercises: correct answers pass, typical mistakes fail with a message naming the mistake."""
+"""seqlib.book.exercises: correct answers pass, typical mistakes fail with a message naming the mistake."""
 import re
 
 import pytest
@@ -7,15 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 import seqlib
-from seqlib.exercises import check_gru_cell, check_lstm_cell, check_rnn_cell
+from seqlib.book.exercises import check_gru_cell, check_lstm_cell, check_rnn_cell
 
 
 # ---- correct answers, in every accepted form
 
 def test_correct_functions_pass(capsys):
     check_rnn_cell(lambda x, h, wi, wh, bi, bh: torch.tanh(x @ wi.T + bi + h @ wh.T + bh))
-    check_lstm_cell(seqlib.lstm.lstm_cell)
-    check_gru_cell(seqlib.gru.gru_cell)
+    check_lstm_cell(seqlib.nn.lstm.lstm_cell)
+    check_gru_cell(seqlib.nn.gru.gru_cell)
     out = capsys.readouterr().out
     for name in ("RNN cell", "LSTM cell", "GRU cell"):
         assert f"{name} check passed" in out
@@ -68,7 +68,7 @@ def test_lstm_sigmoid_candidate_and_missing_tanh():
     _fails(check_lstm_cell, sig_g, r"sigmoid on the candidate g")
 
     def no_tanh(x, state, wi, wh, bi, bh):
-        h, c = seqlib.lstm.lstm_cell(x, state, wi, wh, bi, bh)
+        h, c = seqlib.nn.lstm.lstm_cell(x, state, wi, wh, bi, bh)
         o = torch.sigmoid((x @ wi.T + bi + state[0] @ wh.T + bh).chunk(4, dim=-1)[3])
         return o * c, c
     _fails(check_lstm_cell, no_tanh, r"h' = o \* c', missing the tanh")
@@ -104,7 +104,7 @@ def test_gru_swapped_update_gate():
 def test_missing_bias():
     _fails(check_rnn_cell, lambda x, h, wi, wh, bi, bh: torch.tanh(x @ wi.T + bi + h @ wh.T),
            r"missing the recurrent bias b_hh")
-    _fails(check_gru_cell, lambda x, h, wi, wh, bi, bh: seqlib.gru.gru_cell(x, h, wi, wh, None, None),
+    _fails(check_gru_cell, lambda x, h, wi, wh, bi, bh: seqlib.nn.gru.gru_cell(x, h, wi, wh, None, None),
            r"without biases")
 
 
@@ -126,18 +126,18 @@ def test_untransposed_weight_raises_with_hint():
 
 
 def test_lstm_returns_only_h():
-    _fails(check_lstm_cell, lambda x, s, *p: seqlib.lstm.lstm_cell(x, s, *p)[0], r"expected a tuple \(h', c'\)")
+    _fails(check_lstm_cell, lambda x, s, *p: seqlib.nn.lstm.lstm_cell(x, s, *p)[0], r"expected a tuple \(h', c'\)")
 
 
 def test_detached_state_breaks_the_gradient():
     def detached(x, h, wi, wh, bi, bh):
-        return seqlib.gru.gru_cell(x, h.detach(), wi, wh, bi, bh)
+        return seqlib.nn.gru.gru_cell(x, h.detach(), wi, wh, bi, bh)
     _fails(check_gru_cell, detached, r"outputs match but the gradients do not", r"h: no gradient")
 
 
 def test_unknown_mistake_falls_back_to_probes():
     def wrong_recurrence(x, h, wi, wh, bi, bh):  # W_hh applied to h twice: only the recurrent part is wrong
-        return seqlib.rnn.rnn_cell(x, h @ wh.T, wi, wh, bi, bh)
+        return seqlib.nn.rnn.rnn_cell(x, h @ wh.T, wi, wh, bi, bh)
     _fails(check_rnn_cell, wrong_recurrence, r"previous state is zero")
 
 
@@ -151,7 +151,7 @@ def test_module_with_wrong_parameter_names():
 
 def test_a_new_check_plugs_in_through_exercise_spec(capsys):
     """How a later check (attention, TextCNN) is written: a spec with trials, reference, mistakes."""
-    from seqlib.exercises import ExerciseSpec, Mistake, Trial, run_check
+    from seqlib.book.exercises import ExerciseSpec, Mistake, Trial, run_check
 
     def trials():
         g = torch.Generator().manual_seed(0)

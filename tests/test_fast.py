@@ -7,7 +7,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from torch.testing import assert_close
 
 import seqlib
-from seqlib.fast import LSTMFunction, lstm_direction_fast
+from seqlib.nn.lstm_fast import LSTMFunction, lstm_direction_fast
 
 I, H, B, T = 3, 4, 3, 5
 IMPLS = ["hoisted", "fast"]
@@ -153,13 +153,13 @@ def test_bad_impl_fails_early():
 
 
 def test_cuda_graphed_refuses_cpu_tensors():
-    from seqlib.fast import cuda_graphed
+    from seqlib.nn.lstm_fast import cuda_graphed
     with pytest.raises(ValueError, match="cuda_graphed: expected a CUDA tensor"):
         cuda_graphed(seqlib.LSTM(I, H, impl="fast"), torch.randn(T, B, I))
 
 
 def test_benchmark_rows_and_op_counts():
-    from seqlib.fast import benchmark_lstm, count_ops
+    from seqlib.perf.lstm_speed import benchmark_lstm, count_ops
     rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), threads=1, rounds=2, min_run_time=0.01,
                           impls=["loop", "fast"])
     assert [r["impl"] for r in rows] == ["loop", "fast", "torch.nn.LSTM"]
@@ -176,8 +176,8 @@ def test_benchmark_rows_and_op_counts():
 
 @pytest.mark.parametrize("impl", ["loop", "hoisted", "fast"])
 def test_counted_flops_match_the_formula(impl):
-    from seqlib.fast import lstm_timing_fns
-    from seqlib.roofline import count_flops, lstm_flops
+    from seqlib.perf.lstm_speed import lstm_timing_fns
+    from seqlib.perf.roofline import count_flops, lstm_flops
     B_, T_, I_, H_ = 3, 5, 6, 8
     fns = lstm_timing_fns(seqlib.LSTM(I_, H_, impl=impl), torch.randn(T_, B_, I_))
     assert count_flops(fns["fwd"]) == lstm_flops(B_, T_, I_, H_, backward=False)
@@ -186,7 +186,7 @@ def test_counted_flops_match_the_formula(impl):
 
 
 def test_roofline_helpers():
-    from seqlib.roofline import lstm_flops, lstm_step_bytes, profile_ops, roof
+    from seqlib.perf.roofline import lstm_flops, lstm_step_bytes, profile_ops, roof
     b = lstm_step_bytes(32, 128, 256)
     assert b["weights"] == 2 * 4 * 256 * 256 * 4 and b["total"] == b["weights"] + b["activations"]
     assert 0 < b["weight_share"] < 1

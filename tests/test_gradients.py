@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import seqlib
-from seqlib.gradients import hidden_gradient_norms, set_spectral_radius, spectral_radius
+from seqlib.train.gradients import hidden_gradient_norms, set_spectral_radius, spectral_radius
 
 
 def test_set_spectral_radius():
@@ -44,7 +44,7 @@ def test_radius_below_one_vanishes_with_seqlib_cell():
 
 
 def test_spectral_norm_and_profile_scaling():
-    from seqlib.gradients import random_rnn_gradient_profile, set_spectral_norm, spectral_norm
+    from seqlib.train.gradients import random_rnn_gradient_profile, set_spectral_norm, spectral_norm
 
     w = torch.randn(6, 6, dtype=torch.float64)
     set_spectral_norm(w, 0.9)
@@ -62,7 +62,7 @@ def test_spectral_norm_and_profile_scaling():
 
 
 def test_masked_product_grows_although_rho_below_one():
-    from seqlib.gradients import masked_product_norms
+    from seqlib.train.gradients import masked_product_norms
 
     w = torch.tensor([[1.0, 2.0], [-1.0, -1.5]])
     assert spectral_radius(w) < 1

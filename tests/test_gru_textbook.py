@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from seqlib.gru_textbook import TextbookGRUCell, gru_cell_textbook
+from seqlib.nn.gru_textbook import TextbookGRUCell, gru_cell_textbook
 
 I, H, B = 3, 4, 5
 

@@ -3,8 +3,8 @@ import time
 import pytest
 
 import seqlib
-from seqlib.timing import time_ms
-from seqlib.viz import show_source, table
+from seqlib.perf.timing import time_ms
+from seqlib.book.display import show_source, table
 
 
 def test_time_ms_measures_sleep():
@@ -15,7 +15,7 @@ def test_time_ms_measures_sleep():
 
 
 def test_show_source_and_table():
-    md = show_source(seqlib.rnn.rnn_cell).data
-    assert "def rnn_cell" in md and "seqlib.rnn" in md
+    md = show_source(seqlib.nn.rnn.rnn_cell).data
+    assert "def rnn_cell" in md and "seqlib.nn.rnn" in md
     t = table([{"model": "rnn", "mse": 0.1234567}]).data
     assert "| model | mse |" in t and "0.1235" in t

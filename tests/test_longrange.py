@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from seqlib.bidirectional import PackedTagger, masked_cross_entropy, select_by_validation, tagging_scores
+from seqlib.nn.bidirectional import PackedTagger
+from seqlib.train.tagging import masked_cross_entropy, select_by_validation, tagging_scores
 from seqlib.data.longrange import NEGATIVE, POSITIVE, first_last_keys, first_last_keys_splits
 
 

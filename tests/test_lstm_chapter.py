@@ -1,4 +1,4 @@
-"""lstm_gates, init_forget_bias, lstm_gate_trace (seqlib.lstm) and the char-level text data."""
+"""lstm_gates, init_forget_bias, lstm_gate_trace (seqlib.nn.lstm) and the char-level text data."""
 import pytest
 import torch
 from torch import nn
@@ -6,7 +6,7 @@ from torch.testing import assert_close
 
 import seqlib
 from seqlib.data.chartext import char_text
-from seqlib.lstm import init_forget_bias, lstm_gate_trace, lstm_gates
+from seqlib.nn.lstm import init_forget_bias, lstm_gate_trace, lstm_gates
 
 
 def test_lstm_gates_match_torch_cell_step():

@@ -1,13 +1,13 @@
-"""seqlib.metrics against naive loops; seqlib.experiments at a tiny size (the GPU cells' code path)."""
+"""seqlib.train.metrics against naive loops; seqlib.train.experiments at a tiny size (the GPU cells' code path)."""
 import pytest
 import torch
 
 import seqlib
 from seqlib.data import adding_splits
-from seqlib.experiments import train_adding, train_classifier
-from seqlib.lstm import init_forget_bias
-from seqlib.metrics import confusion_matrix, hidden_size_for_budget, majority_accuracy, per_class_recall
-from seqlib.models import SequenceClassifier
+from seqlib.train.experiments import train_adding, train_classifier
+from seqlib.nn.lstm import init_forget_bias
+from seqlib.train.metrics import confusion_matrix, hidden_size_for_budget, majority_accuracy, per_class_recall
+from seqlib.nn.heads import SequenceClassifier
 
 
 def test_confusion_matrix_matches_loop():
@@ -90,6 +90,6 @@ def test_train_adding_tiny_runs_and_restores_best():
     out = train_adding("lstm", split, hidden_size=4, epochs=3, batch_size=16, progress=False)
     h = out["history"]
     assert out["best_epoch"] == 1 + h.val_loss.index(min(h.val_loss))
-    from seqlib.train import evaluate
+    from seqlib.train.loop import evaluate
     import torch.nn.functional as F
     assert abs(evaluate(out["model"], split.val, F.mse_loss)[0] - out["val_mse"]) < 1e-6  # best weights restored

@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from seqlib.data.numbers import load_numbers, render, spell
-from seqlib.seq2seq import Seq2Seq
-from seqlib.seq2seq_eval import (by_length, decode, exact_match, sequence_logprob,
-                                 train_until_plateau)
+from seqlib.nn.seq2seq import Seq2Seq
+from seqlib.train.seq2seq import by_length, decode, exact_match, sequence_logprob, train_until_plateau
 
 
 @pytest.mark.parametrize("n, words", [
@@ -97,7 +96,7 @@ def test_sequence_logprob_matches_the_product_of_step_probabilities():
 
 
 def test_diagonal_agreement_and_greedy_steps():
-    from seqlib.seq2seq_eval import diagonal_agreement, greedy_steps
+    from seqlib.train.seq2seq import diagonal_agreement, greedy_steps
 
     w = torch.zeros(1, 3, 6)
     w[0, 0, 1], w[0, 1, 2], w[0, 2, 0] = 1, 1, 1  # diagonal for m=6, n=3 is 1, 3, 5

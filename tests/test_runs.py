@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from runs import _runner
-from seqlib import provenance, records
-from seqlib.data.pairs import PAD, PairBatches, make_pair_data, trim_batch
+from seqlib.book import records
+from seqlib.tokens import PAD
+from seqlib.data.pairs import PairBatches, make_pair_data, trim_batch
 
 
 class TinyJob:
@@ -151,7 +152,7 @@ def test_record_provenance_fields(tmp_path):
     assert p["cpu"] in label and "python -m runs.x --y" in label and fp in label
     assert records.load_run_record(tmp_path / "missing.json") is None
     assert "No record" in records.describe_run_record(None)
-    assert "No GPU record yet" in provenance.describe_record(None)
+    assert "No GPU record yet" in records.describe_record(None)
     assert loaded["kind"] == "run"  # a CPU run is never labelled as a GPU record
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA device"):
@@ -197,7 +198,7 @@ def test_pair_batches_trim_bucket_and_cover_every_example_once():
 
 
 def test_trimmed_batches_give_the_same_loss_as_padded_ones():
-    from seqlib.seq2seq import Seq2Seq, seq2seq_loss
+    from seqlib.nn.seq2seq import Seq2Seq, seq2seq_loss
     data = _pairs(40)
     torch.manual_seed(0)
     model = Seq2Seq(len(data.src_vocab), len(data.tgt_vocab), 8, 12, impl="torch").double()
@@ -221,7 +222,7 @@ def test_gpu_records_discovers_every_gpu_script_and_dry_runs_write_nothing(tmp_p
         assert callable(importlib.import_module(f"runs.gpu.{n}").main)
     assert not any(n.startswith("_") for n in names)
     saved = []
-    monkeypatch.setattr("seqlib.provenance.save_gpu_record", lambda *a, **k: saved.append(a))
+    monkeypatch.setattr("seqlib.book.records.save_gpu_record", lambda *a, **k: saved.append(a))
     assert gpu_records.main(["--dry-run", "--only", "ch08_transformer_speed"]) == 0
     assert saved == []
     if not torch.cuda.is_available():
@@ -230,7 +231,7 @@ def test_gpu_records_discovers_every_gpu_script_and_dry_runs_write_nothing(tmp_p
 
 
 def test_save_and_load_seq2seq_round_trip(tmp_path):
-    from seqlib.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq
+    from seqlib.nn.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq
     data = _pairs(30)
     config = {"src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab), "embed_dim": 8,
               "hidden_size": 12, "attention": True, "kind": "gru", "impl": "torch"}
@@ -244,7 +245,7 @@ def test_save_and_load_seq2seq_round_trip(tmp_path):
 
 
 def test_committed_g2p_model_matches_its_record():
-    from seqlib.seq2seq import load_seq2seq
+    from seqlib.nn.seq2seq import load_seq2seq
     folder = records.repo_root() / "chapters" / "results" / "06_attention"
     rec = records.load_run_record(folder / "g2p_attention.json")
     if rec is None or not (folder / rec["values"]["best_model_file"]).exists():

@@ -1,4 +1,4 @@
-"""seqlib.scan: three evaluations of h_t = a_t h_{t-1} + b_t agree (outputs, gradients, initial
+"""seqlib.nn.scan: three evaluations of h_t = a_t h_{t-1} + b_t agree (outputs, gradients, initial
 state, padding), gradcheck, minGRU / minLSTM against a naive per-step loop written here, errors."""
 import math
 
@@ -9,9 +9,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
 import seqlib
-from seqlib.data.tracking import IGNORE, parity_splits, running_parity, selective_copy
-from seqlib.scan import (METHODS, MinGRU, MinLSTM, linear_recurrence, scan_chunked, scan_log,
-                         scan_loop)
+from seqlib.tokens import IGNORE
+from seqlib.data.tracking import parity_splits, running_parity, selective_copy
+from seqlib.nn.scan import METHODS, MinGRU, MinLSTM, linear_recurrence, scan_chunked, scan_log, scan_loop
 
 B, T, H, I = 3, 11, 4, 5
 DT = torch.float64

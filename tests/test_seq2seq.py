@@ -2,7 +2,8 @@ import pytest
 import torch
 
 import seqlib
-from seqlib.seq2seq import BOS, EOS, PAD, Seq2Seq, seq2seq_loss
+from seqlib.tokens import BOS, EOS, PAD
+from seqlib.nn.seq2seq import Seq2Seq, seq2seq_loss
 
 
 def batch(seed=0, B=4, T=6, V=7):

@@ -5,8 +5,8 @@ import torch
 
 from seqlib.data.dates import load_dates, render, LOCALES, CLDR_FORMATS, PATTERNS
 from seqlib.data.g2p import load_g2p, pronunciations
-from seqlib.data.pairs import BOS, EOS, PAD
-from seqlib.metrics import edit_distance, phoneme_error_rate, word_error_rate
+from seqlib.tokens import BOS, EOS, PAD
+from seqlib.train.metrics import edit_distance, phoneme_error_rate, word_error_rate
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from seqlib.tbptt import (StreamTagger, detach_state, echo_stream, stream_accuracy,
-                          train_tbptt, windows_with_path)
+from seqlib.train.tbptt import (StreamTagger, detach_state, echo_stream, stream_accuracy, train_tbptt,
+                                windows_with_path)
 
 
 def test_echo_stream_targets_and_mask():

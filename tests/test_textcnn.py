@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import seqlib
-from seqlib.textcnn import TextCNN
+from seqlib.nn.textcnn import TextCNN
 
 
 def naive_textcnn(model: TextCNN, x: torch.Tensor, lengths=None) -> torch.Tensor:

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import seqlib
-from seqlib.train import History, fit, load_checkpoint
+from seqlib.train.loop import History, fit, load_checkpoint
 
 
 def _data(n=256, seed=0):
@@ -93,7 +93,7 @@ def test_accuracy():
 
 
 def test_progress_follows_tqdm_disable(monkeypatch):
-    from seqlib.train import _show_progress
+    from seqlib.train.loop import _show_progress
     monkeypatch.setenv("TQDM_DISABLE", "1")
     assert _show_progress(None) is False and _show_progress(True) is True
     monkeypatch.delenv("TQDM_DISABLE")

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 import seqlib
-from seqlib.transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
-                                TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
+from seqlib.nn.transformer import (MultiheadAttention, SinusoidalPositionalEncoding, TransformerClassifier,
+                                   TransformerEncoderLayer, TransformerRegressor, TransformerTagger)
 
 D64 = torch.float64
 
@@ -227,7 +227,7 @@ def test_exported():
 
 def test_attention_pooling_classifier_matches_naive_loop():
     torch.manual_seed(0)
-    m = seqlib.models.AttentionPoolingClassifier("gru", 12, 5, 6, 3).double()
+    m = seqlib.nn.heads.AttentionPoolingClassifier("gru", 12, 5, 6, 3).double()
     x = torch.randint(1, 12, (3, 7))
     lengths = torch.tensor([7, 4, 2])
     x[1, 4:] = 0

@@ -7,7 +7,7 @@ import time
 import torch
 
 from seqlib.device import seed_everything
-from seqlib.provenance import save_gpu_record
+from seqlib.book.records import save_gpu_record
 
 
 def parser(prog: str, doc: str) -> argparse.ArgumentParser:

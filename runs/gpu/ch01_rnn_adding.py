@@ -14,7 +14,7 @@ import torch
 
 import seqlib
 from seqlib.data import adding_splits
-from seqlib.provenance import results_dir
+from seqlib.book.records import results_dir
 
 from ._common import device, finish, parser
 

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 import seqlib
 from seqlib.data import adding_splits
-from seqlib.lstm import init_forget_bias
-from seqlib.provenance import results_dir
+from seqlib.nn.lstm import init_forget_bias
+from seqlib.book.records import results_dir
 
 from ._common import device, finish, parser
 

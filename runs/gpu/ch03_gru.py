@@ -16,9 +16,9 @@ import torch
 
 import seqlib
 from seqlib.data import adding_splits
-from seqlib.experiments import train_adding
-from seqlib.provenance import results_dir
-from seqlib.timing import time_ms
+from seqlib.train.experiments import train_adding
+from seqlib.book.records import results_dir
+from seqlib.perf.timing import time_ms
 
 from ._common import device, finish, parser
 

@@ -16,10 +16,11 @@ import time
 import torch
 
 import seqlib
-from seqlib.bidirectional import PackedTagger, masked_cross_entropy, tagging_scores
+from seqlib.nn.bidirectional import PackedTagger
+from seqlib.train.tagging import masked_cross_entropy, tagging_scores
 from seqlib.data.hyphenation import load_hyphenation
-from seqlib.metrics import hidden_size_for_budget
-from seqlib.provenance import results_dir
+from seqlib.train.metrics import hidden_size_for_budget
+from seqlib.book.records import results_dir
 
 from ._common import device, finish, parser
 

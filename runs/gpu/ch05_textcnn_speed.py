@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 import seqlib
 from seqlib.data.names import load_names
-from seqlib.provenance import results_dir
-from seqlib.timing import time_ms
+from seqlib.book.records import results_dir
+from seqlib.perf.timing import time_ms
 
 from ._common import device, finish, parser
 

@@ -19,10 +19,10 @@ import torch
 import seqlib
 from seqlib.data.g2p import load_g2p
 from seqlib.data.pairs import PairBatches
-from seqlib.metrics import phoneme_error_rate, word_error_rate
-from seqlib.provenance import results_dir
-from seqlib.records import split_fingerprint
-from seqlib.seq2seq import Seq2Seq, seq2seq_loss
+from seqlib.train.metrics import phoneme_error_rate, word_error_rate
+from seqlib.book.records import results_dir
+from seqlib.book.records import split_fingerprint
+from seqlib.nn.seq2seq import Seq2Seq, seq2seq_loss
 
 from ._common import device, finish, parser
 

@@ -5,7 +5,7 @@ Writes chapters/results/08_transformers/gpu_speed.json: {"rows": [{"layer", "T",
 "GFLOP", "ms", "iqr_ms", "GFLOP/s"}], "width", "heads", "tokens"}, the record chapter 8 shows
 beside its CPU run. FLOPs are counted (FlopCounterMode, on the meta device) on seqlib's twin of
 each layer, which does the same arithmetic in plain products; times are torch.nn's layers
-(cuDNN LSTM, fused attention), forward + backward, the median of seqlib.timing.benchmark's
+(cuDNN LSTM, fused attention), forward + backward, the median of seqlib.perf.timing.benchmark's
 blocks (CUDA-synchronised).
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import seqlib
-from seqlib.provenance import results_dir
-from seqlib.timing import benchmark
+from seqlib.book.records import results_dir
+from seqlib.perf.timing import benchmark
 
 from ._common import device, finish, parser
 

@@ -3,11 +3,11 @@
     python -m runs.gpu.lstm_speed              # on a CUDA machine: writes the record
     python -m runs.gpu.lstm_speed --dry-run    # tiny size, wherever it runs; writes nothing
 
-At B=64 T=256 I=256 H=512 (seqlib.fast.SIZES["h100"]), forward and forward + backward of
-seqlib.LSTM(impl=...) and torch.nn.LSTM (cuDNN), timed with `seqlib.timing.compare` through
-`seqlib.fast.benchmark_lstm` (rounds taking turns; median of each round; ratios to cuDNN paired
+At B=64 T=256 I=256 H=512 (seqlib.perf.lstm_speed.SIZES["h100"]), forward and forward + backward of
+seqlib.LSTM(impl=...) and torch.nn.LSTM (cuDNN), timed with `seqlib.perf.timing.compare` through
+`seqlib.perf.lstm_speed.benchmark_lstm` (rounds taking turns; median of each round; ratios to cuDNN paired
 by round). The book's GPU target is fast + CUDA graph within 1.5x of cuDNN. On CUDA it writes
-chapters/results/07_fast_rnn/gpu_lstm_speed.json with `seqlib.provenance.save_gpu_record`
+chapters/results/07_fast_rnn/gpu_lstm_speed.json with `seqlib.book.records.save_gpu_record`
 ({"size", "rounds", "rows", "target_ratio"}), the record chapters/07_fast_rnn.ipynb shows.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sys
 
 import torch
 
-from seqlib.fast import SIZES, benchmark_lstm
-from seqlib.provenance import results_dir, save_gpu_record
-from seqlib.roofline import lstm_flops
+from seqlib.perf.lstm_speed import SIZES, benchmark_lstm
+from seqlib.book.records import results_dir, save_gpu_record
+from seqlib.perf.roofline import lstm_flops
 
 RECORD = "gpu_lstm_speed.json"
 TARGET_RATIO = 1.5  # fast + CUDA graph / cuDNN, forward + backward

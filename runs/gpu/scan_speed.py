@@ -5,10 +5,10 @@ of the same width, at growing sequence length T.
     python -m runs.gpu.scan_speed              # on a CUDA machine: writes the record
     python -m runs.gpu.scan_speed --dry-run    # anywhere: a tiny size on the CPU, writes nothing
 
-The functions are `seqlib.scan.speed_candidates`, timed with `seqlib.timing.compare` (taking
+The functions are `seqlib.perf.scan_speed.speed_candidates`, timed with `seqlib.perf.timing.compare` (taking
 turns, `--rounds` rounds, median of each round; CUDA synchronised by torch.utils.benchmark). The
 record, `chapters/results/09_linear_rnn/gpu_scan_speed.json`, is written with
-`seqlib.provenance.save_gpu_record` (device, torch, CUDA, date, commit, command); it holds the
+`seqlib.book.records.save_gpu_record` (device, torch, CUDA, date, commit, command); it holds the
 median per layer and length, every round's times, and, at `--ref-T`, the per-round ratio
 (fastest parallel evaluation) / (loop) that chapter 9 judges `rnn.sequential_linear` on with
 regime "gpu".
@@ -20,9 +20,10 @@ import sys
 
 import torch
 
-from seqlib.provenance import results_dir, save_gpu_record
-from seqlib.scan import parallel_over_loop, speed_candidates
-from seqlib.timing import compare, machine_info
+from seqlib.book.records import results_dir, save_gpu_record
+from seqlib.perf.scan_speed import parallel_over_loop, speed_candidates
+from seqlib.perf.timing import compare
+from seqlib.device import machine_info
 
 RECORD = "gpu_scan_speed.json"
 

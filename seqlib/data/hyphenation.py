@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-PAD, UNK, BOUNDARY = 0, 1, 2
+from seqlib.tokens import BOUNDARY, IGNORE, PAD, UNK  # noqa: E402,F401
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 VOCAB = ["<pad>", "<unk>", "<s>"] + list(LETTERS)
-IGNORE = -100  # label at padded positions (torch's cross_entropy ignore_index default)
 
 
 @functools.lru_cache(maxsize=1)

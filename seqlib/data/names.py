@@ -21,7 +21,7 @@ import torch
 
 LOCALES = ("cs_CZ", "da_DK", "de_DE", "en_US", "es_ES", "fi_FI", "fr_FR", "hu_HU", "it_IT",
            "nl_NL", "pt_BR", "ro_RO", "sv_SE", "tr_TR")
-PAD, UNK = 0, 1
+from seqlib.tokens import PAD, UNK  # noqa: E402
 
 
 def _names_of(locale: str) -> set[str]:

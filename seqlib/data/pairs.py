@@ -1,7 +1,7 @@
 """Source/target pairs for the encoder-decoder tasks (dates, grapheme-to-phoneme): vocabularies,
 padding and a container for fixed splits.
 
-Conventions (those of `seqlib.seq2seq`): source ids 0 pad, 1 unknown; target ids 0 pad, 1 BOS,
+Conventions (those of `seqlib.nn.seq2seq`): source ids 0 pad, 1 unknown; target ids 0 pad, 1 BOS,
 2 EOS, 3 unknown. A target sequence y_1..y_n becomes tgt_in = BOS y_1..y_n and
 tgt_out = y_1..y_n EOS (teacher forcing). Vocabularies come from the training split only.
 
@@ -16,7 +16,7 @@ import torch
 
 SRC_SPECIALS = ["<pad>", "<unk>"]
 TGT_SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"]
-PAD, BOS, EOS, SRC_UNK, TGT_UNK = 0, 1, 2, 1, 3
+from seqlib.tokens import BOS, EOS, PAD, SRC_UNK, TGT_UNK  # noqa: E402  (the layout above)
 
 
 def build_vocab(sequences, specials) -> list:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-PAD, UNK = 0, 1
+from seqlib.tokens import PAD, UNK  # noqa: E402
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 
 

@@ -23,7 +23,7 @@ import torch
 
 from .tasks import Split, _SPLIT_OFFSETS, _check
 
-IGNORE = -100  # cross_entropy's default ignore_index
+from seqlib.tokens import IGNORE  # noqa: E402  (-100: cross_entropy's default ignore_index)
 
 
 def selective_copy(n: int, T: int, seed: int = 0, n_symbols: int = 8, n_copy: int = 4):

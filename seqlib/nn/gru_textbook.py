@@ -1,4 +1,4 @@
-"""The GRU as Cho et al. (2014) wrote it, next to torch's variant (`seqlib.gru`), for comparison.
+"""The GRU as Cho et al. (2014) wrote it, next to torch's variant (`seqlib.nn.gru`), for comparison.
 
 Cho et al. apply the reset gate to the previous state *before* the recurrent matmul,
 n = tanh(W_in x + b_in + W_hn (r * h) + b_hn); torch and cuDNN apply it after,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .gru import GRUCell
+from seqlib.nn.gru import GRUCell
 
 
 def gru_cell_textbook(x, h, w_ih, w_hh, b_ih=None, b_hh=None):

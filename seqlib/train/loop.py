@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from seqlib.io import atomic_torch_save
 
 Batch = tuple  # (inputs..., target) tensors
 
@@ -97,14 +98,9 @@ def evaluate(model: nn.Module, data, loss_fn: Callable, metric: Callable | None 
 
 def save_checkpoint(path, model: nn.Module, optimizer, history: History, generator_state=None) -> None:
     """Writes model, optimizer and history to a temporary file, then renames it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": asdict(history),
              "generator": generator_state}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a reader sees the old checkpoint or the new one, never half
+    atomic_torch_save(state, path)  # a reader sees the old checkpoint or the new one, never half
 
 
 def load_checkpoint(path, model: nn.Module, optimizer=None) -> tuple[History, torch.Tensor | None]:

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .rnn import RNNCell
+from seqlib.nn.rnn import RNNCell
 
 
 @torch.no_grad()

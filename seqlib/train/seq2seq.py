@@ -6,19 +6,18 @@ Shape legend: N examples, T source length, U target length, V target vocabulary.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from .data.pairs import PairData
-from .seq2seq import BOS, PAD, Seq2Seq, seq2seq_loss
-from .train import iterate_batches
+from seqlib.io import atomic_torch_save, write_json  # noqa: F401  (write_json: chapter 6)
+from seqlib.data.pairs import PairData
+from seqlib.tokens import BOS, PAD
+from seqlib.nn.seq2seq import Seq2Seq, seq2seq_loss
+from seqlib.train.loop import iterate_batches
 
 
 @dataclass
@@ -79,7 +78,7 @@ def by_length(correct, lengths, edges) -> list[dict]:
 @torch.no_grad()
 def sequence_logprob(model: Seq2Seq, data: PairData, sources, outputs) -> torch.Tensor:
     """log p(y | x) under `model` of each output (a list of target tokens, EOS added): (N,)."""
-    from .data.pairs import encode_targets
+    from seqlib.data.pairs import encode_targets
 
     was = model.training
     model.eval()
@@ -89,14 +88,6 @@ def sequence_logprob(model: Seq2Seq, data: PairData, sources, outputs) -> torch.
     tok = logp.gather(-1, tgt_out.unsqueeze(-1)).squeeze(-1)  # (N, U)
     model.train(was)
     return (tok * (tgt_out != PAD)).sum(1)  # (N,)
-
-
-def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
 
 
 def train_until_plateau(model: Seq2Seq, data: PairData, *, lr: float = 3e-3,
@@ -152,19 +143,12 @@ def train_until_plateau(model: Seq2Seq, data: PairData, *, lr: float = 3e-3,
         if progress is not None:
             progress(hist)
         if state is not None:
-            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                           "generator": gen.get_state(), "history": asdict(hist), "best": best},
                          state)
     model.load_state_dict(best)
     model.eval()
     return hist
-
-
-def write_json(path: str | Path, doc: dict) -> None:
-    """Writes `doc` as JSON atomically."""
-    from .provenance import atomic_write_text
-
-    atomic_write_text(Path(path), json.dumps(doc, indent=1, default=float) + "\n")
 
 
 def nan_to_none(x):

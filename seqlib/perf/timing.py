@@ -8,74 +8,17 @@ the machine it ran on (:func:`machine_info`: CPU model, instruction set, threads
 
 :func:`compare` times several functions taking turns (round-robin), so that a burst of load on a
 shared machine falls on all of them alike, and returns per-round ratios: the evidence a claim
-such as "A is faster than B" is judged on (`seqlib.claims`).
+such as "A is faster than B" is judged on (`seqlib.book.claims`).
 """
 from __future__ import annotations
 
-import functools
-import os
-import platform
-import re
 import statistics
 from typing import Callable
 
 import torch
 from torch.utils import benchmark as tbench
 
-from .device import use_threads
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-@functools.lru_cache(maxsize=None)
-def _builds() -> dict:
-    cfg = torch.__config__.show()
-    out = {}
-    for key, pat in (("onednn", r"MKL-DNN v([\w.]+)|oneDNN v([\w.]+)"),
-                     ("mkl", r"Intel\(R\) (?:oneAPI )?Math Kernel Library Version ([\w.]+)"),
-                     ("openmp", r"OpenMP (\d+)")):
-        m = re.search(pat, cfg)
-        out[key] = next((g for g in m.groups() if g), None) if m else None
-    return out
-
-
-def machine_info(device: torch.device | str | None = None) -> dict:
-    """Where a measurement ran: CPU model, instruction set, torch threads, cores, torch and
-    oneDNN/MKL builds, and the GPU's name when `device` is CUDA."""
-    info = {
-        "cpu": _cpu_model(),
-        "isa": torch.backends.cpu.get_cpu_capability(),
-        "threads": torch.get_num_threads(),
-        "cores": os.cpu_count(),
-        "torch": torch.__version__,
-        **_builds(),
-    }
-    device = torch.device(device) if device is not None else None
-    if device is not None and device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["cuda"] = torch.version.cuda
-    return info
-
-
-def describe_machine(info: dict | None = None) -> str:
-    """One line: 'Intel Xeon ... (AVX2), 1 of 2 cores, torch 2.13.0, oneDNN 3.x'."""
-    i = info or machine_info()
-    s = f"{i['cpu']} ({i['isa']}), {i['threads']} torch thread(s) of {i['cores']} cores, torch {i['torch']}"
-    if i.get("onednn"):
-        s += f", oneDNN {i['onednn']}"
-    if i.get("gpu"):
-        s = f"{i['gpu']} (CUDA {i.get('cuda')}); host {s}"
-    return s
+from seqlib.device import machine_info, use_threads
 
 
 def _q(samples: list[float], p: float) -> float:

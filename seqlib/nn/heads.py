@@ -8,10 +8,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .gru import GRU
-from .lstm import LSTM
-from .rnn import RNN
-from .scan import MinGRU, MinLSTM
+from seqlib.nn.gru import GRU
+from seqlib.nn.lstm import LSTM
+from seqlib.nn.rnn import RNN
+from seqlib.nn.scan import MinGRU, MinLSTM
 
 RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # minGRU/minLSTM: no twin
@@ -20,7 +20,7 @@ TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # minGRU/minL
 def make_recurrent(kind: str, input_size: int, hidden_size: int, impl: str = "seqlib", **kwargs) -> nn.Module:
     """RNN/LSTM/GRU/MinGRU/MinLSTM by name ('rnn', 'lstm', 'gru', 'mingru', 'minlstm'),
     batch_first=True; impl 'seqlib' or 'torch' (its twin; minGRU and minLSTM have none and
-    always come from seqlib.scan)."""
+    always come from seqlib.nn.scan)."""
     if kind not in RECURRENT:
         raise ValueError(f"make_recurrent: expected kind in {sorted(RECURRENT)}, got {kind!r}")
     if impl not in ("seqlib", "torch"):

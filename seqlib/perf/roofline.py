@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .timing import benchmark
+from seqlib.perf.timing import benchmark
 
 
 def count_flops(fn: Callable[[], object]) -> int:
@@ -66,7 +66,7 @@ def lstm_step_bytes(B: int, I: int, H: int, bytes_per_value: int = 4) -> dict:
 
 def peak_gflops(threads: int, n: int = 1536, min_run_time: float = 0.5) -> dict:
     """The machine's practical peak: the rate of one n x n x n float32 GEMM (2 n^3 FLOPs) on
-    ``threads`` threads, through `seqlib.timing.benchmark`. Returns gflops, median_ms, iqr_ms."""
+    ``threads`` threads, through `seqlib.perf.timing.benchmark`. Returns gflops, median_ms, iqr_ms."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     r = benchmark(lambda: a @ b, threads=threads, min_run_time=min_run_time)
     return {"gflops": 2 * n**3 / r["median_ms"] / 1e6, "median_ms": r["median_ms"],
@@ -75,7 +75,7 @@ def peak_gflops(threads: int, n: int = 1536, min_run_time: float = 0.5) -> dict:
 
 def bandwidth_gbs(threads: int, mbytes: int = 128, min_run_time: float = 0.5) -> dict:
     """Memory bandwidth: one copy of an ``mbytes`` MB float32 tensor (read + write = 2x bytes)
-    on ``threads`` threads, through `seqlib.timing.benchmark`. Returns gbs, median_ms, iqr_ms."""
+    on ``threads`` threads, through `seqlib.perf.timing.benchmark`. Returns gbs, median_ms, iqr_ms."""
     n = mbytes * 2**20 // 4
     src, dst = torch.randn(n), torch.empty(n)
     r = benchmark(lambda: dst.copy_(src), threads=threads, min_run_time=min_run_time)
@@ -94,7 +94,7 @@ def profile_ops(fn: Callable[[], object], threads: int, top: int = 8, runs: int 
     total, the ``top`` operators by self time, then one row "(all other operators)"."""
     from torch.profiler import ProfilerActivity, profile
 
-    from .device import use_threads
+    from seqlib.device import use_threads
 
     with use_threads(threads):
         fn()

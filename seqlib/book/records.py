@@ -7,14 +7,14 @@ A record is one JSON file:
      "evidence": {...},         # per-seed / per-unit values a claim can be judged on
      "provenance": {device, gpu, cuda, cpu, threads, cores, machine, torch, date, commit,
                     command, wall_s, split_fingerprint, ...},
-     # the flat keys of the older GPU records, kept so `seqlib.provenance` readers keep working:
+     # the flat keys of the older GPU records, kept so `describe_record` keeps reading them:
      "device", "torch", "cuda", "date", "commit", "command"}
 
 `save_run_record` writes one (atomically, so a reader never sees half a file), `load_run_record`
 reads it (None when the run has not been made yet) and `describe_run_record` gives the label a
 chapter prints beside a recorded result. A GPU record (`kind: "gpu"`) is the special case
 "recorded on CUDA": `save_run_record(..., require_cuda=True)` refuses to write one without a CUDA
-device, which is what `seqlib.provenance.save_gpu_record` calls.
+device, which is what `save_gpu_record` calls.
 
 `split_fingerprint(ids)` hashes the held-out ids of a split so a record says which data it
 was measured on (two records with the same fingerprint held out the same words).
@@ -25,16 +25,45 @@ import datetime as _dt
 import hashlib
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
-from .provenance import _commit, atomic_write_text, repo_root, results_dir
-from .timing import describe_machine, machine_info
+from seqlib.device import describe_machine, machine_info
+from seqlib.io import atomic_write_text
 
-__all__ = ["command_line", "describe_run_record", "load_run_record", "provenance", "repo_root",
-           "results_dir", "save_run_record", "split_fingerprint"]
+__all__ = ["command_line", "describe_record", "describe_run_record", "load_record", "load_run_record",
+           "provenance", "repo_root", "results_dir", "save_gpu_record", "save_run_record",
+           "split_fingerprint"]
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The book's root: the first folder upward from `start` (default: cwd) holding `_toc.yml`."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists():
+            return folder
+    return here
+
+
+def results_dir(chapter: str) -> Path:
+    """chapters/results/<chapter>/ under the book's root (created if missing)."""
+    path = repo_root() / "chapters" / "results" / chapter
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=repo_root(), timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=repo_root(), timeout=10).stdout.strip()
+        return (out.stdout.strip() or "unknown") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def split_fingerprint(ids) -> str:
@@ -59,7 +88,7 @@ def command_line(argv: list[str] | None = None) -> str:
 def provenance(device: torch.device | str | None = None, command: str | None = None,
                wall_s: float | None = None, split_fingerprint: str | None = None, **extra) -> dict:
     """Where and how a run ran: device (GPU name, or CPU model with its torch threads), the
-    machine (`seqlib.timing.machine_info`), torch and CUDA versions, UTC date, git commit
+    machine (`seqlib.device.machine_info`), torch and CUDA versions, UTC date, git commit
     (`-dirty` when tracked files differ), the exact command, wall time and data fingerprint."""
     device = torch.device(device) if device is not None else torch.device("cpu")
     info = machine_info(device)
@@ -105,7 +134,7 @@ def save_run_record(path, values: dict, *, evidence: dict | None = None, name: s
     record = {
         "kind": kind, "name": name or Path(path).stem, "status": status,
         "values": values, "evidence": evidence or {}, "provenance": p,
-        # flat keys of the first GPU records (seqlib.provenance.describe_record reads these)
+        # flat keys of the first GPU records (describe_record reads these)
         "device": p["device"], "torch": p["torch"], "cuda": p.get("cuda"), "date": p["date"],
         "commit": p["commit"], "command": p["command"],
     }
@@ -149,3 +178,25 @@ def describe_run_record(record: dict | None, what: str = "run") -> str:
     if p.get("split_fingerprint"):
         s += f", held-out split {p['split_fingerprint']}"
     return s + f"; command: {p['command']}"
+
+
+# --- GPU records: the special case "recorded on CUDA" -------------------------------------
+
+def save_gpu_record(path: Path, values: dict, command: str | None = None, **extra) -> dict:
+    """Saves `values` with provenance. Raises unless CUDA is available: GPU figures come only from GPU runs.
+
+    The special case "recorded on CUDA" of `seqlib.book.records.save_run_record` (same file format)."""
+    return save_run_record(path, values, command=command, device="cuda", require_cuda=True, **extra)
+
+
+def load_record(path: Path) -> dict | None:
+    """The record at path, or None when no GPU run has recorded one yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def describe_record(record: dict | None) -> str:
+    """A label for a recorded result shown in a CPU build."""
+    return describe_run_record(record, what="GPU run")

@@ -13,8 +13,9 @@ import re
 
 import torch
 
-from .data.pairs import EOS, PAD, encode_sources
-from .seq2seq import Seq2Seq
+from seqlib.tokens import EOS, PAD
+from seqlib.data.pairs import encode_sources
+from seqlib.nn.seq2seq import Seq2Seq
 
 WORD = re.compile(r"^[a-z][a-z']*$")
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lstm import NoTanhLSTM
+from seqlib.nn.lstm import NoTanhLSTM
 
 
 class CharLM(nn.Module):
@@ -23,7 +23,7 @@ class CharLM(nn.Module):
     Args:
         vocab_size: V.  embed_dim: E.  hidden_size: H (every layer).  num_layers: L.
         output_tanh: True (default) runs `torch.nn.LSTM` (:math:`h = o \odot \tanh(c)`);
-            False runs `seqlib.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation
+            False runs `seqlib.nn.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation
             with the same parameters and the same initialisation for a given seed.
     Shapes:
         forward: x (B, T) long -> logits (B, T, V).

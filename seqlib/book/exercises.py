@@ -1,6 +1,6 @@
 """Checks a learner calls from a notebook to test an implementation exercise against seqlib.
 
-    from seqlib.exercises import check_gru_cell
+    from seqlib.book.exercises import check_gru_cell
     check_gru_cell(MyGRUCell(5, 4))   # a module (or the class: it is built as MyGRUCell(5, 4))
     check_gru_cell(my_gru_step)       # or a function
 
@@ -19,8 +19,8 @@ What a candidate may be, for the recurrent cells:
     module: it calls it with its own parameters through `torch.func.functional_call`.
   * a class: built with `cls(input_size, hidden_size)` and checked as a module.
   * a function `fn(x, h, w_ih, w_hh, b_ih, b_hh)` returning h' (LSTM: `fn(x, (h, c), w_ih, w_hh,
-    b_ih, b_hh)` returning `(h', c')`), the signature of `seqlib.rnn.rnn_cell`,
-    `seqlib.lstm.lstm_cell` and `seqlib.gru.gru_cell`.
+    b_ih, b_hh)` returning `(h', c')`), the signature of `seqlib.nn.rnn.rnn_cell`,
+    `seqlib.nn.lstm.lstm_cell` and `seqlib.nn.gru.gru_cell`.
 x is (B, I) or, unbatched, (I,); h and c are (B, H) or (H,).
 
 Adding a check (attention, TextCNN, ...) means writing an `ExerciseSpec`: how to draw a trial
@@ -41,9 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gru import gru_cell
-from .lstm import lstm_cell
-from .rnn import rnn_cell
+from seqlib.nn.gru import gru_cell
+from seqlib.nn.lstm import lstm_cell
+from seqlib.nn.rnn import rnn_cell
 
 __all__ = ["check_rnn_cell", "check_lstm_cell", "check_gru_cell", "ExerciseSpec", "Mistake", "Probe",
            "Trial", "run_check"]
@@ -438,7 +438,7 @@ def _rnn_mistakes(ref) -> list[Mistake]:
 
 def check_rnn_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> None:
     r"""Checks an Elman RNN cell, h' = tanh(W_ih x + b_ih + W_hh h + b_hh), against
-    `seqlib.rnn.rnn_cell`.
+    `seqlib.nn.rnn.rnn_cell`.
 
     Args:
         candidate: a module with torch.nn.RNNCell's parameter names, called as `cell(x, h)`; or
@@ -447,7 +447,7 @@ def check_rnn_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> None
         input_size, hidden_size: I and H for a function or a class (a module's own sizes are used).
     Prints a pass line, or raises AssertionError naming what differs.
     """
-    spec = _cell_spec("RNN cell", lambda *a: (rnn_cell(*a),), "seqlib.rnn.rnn_cell", 1, 1, candidate,
+    spec = _cell_spec("RNN cell", lambda *a: (rnn_cell(*a),), "seqlib.nn.rnn.rnn_cell", 1, 1, candidate,
                       input_size, hidden_size, _rnn_mistakes)
     run_check(spec, candidate)
 
@@ -480,7 +480,7 @@ def _lstm_mistakes(ref) -> list[Mistake]:
 
 
 def check_lstm_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> None:
-    r"""Checks an LSTM cell against `seqlib.lstm.lstm_cell` (torch's gate order i, f, g, o):
+    r"""Checks an LSTM cell against `seqlib.nn.lstm.lstm_cell` (torch's gate order i, f, g, o):
     c' = f * c + i * g, h' = o * tanh(c'), with i, f, o sigmoids and g a tanh.
 
     Args:
@@ -491,7 +491,7 @@ def check_lstm_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> Non
     Prints a pass line, or raises AssertionError naming what differs (gate order, a gate's
     nonlinearity, the cell update, biases, gradients, ...).
     """
-    spec = _cell_spec("LSTM cell", lstm_cell, "seqlib.lstm.lstm_cell", 4, 2, candidate,
+    spec = _cell_spec("LSTM cell", lstm_cell, "seqlib.nn.lstm.lstm_cell", 4, 2, candidate,
                       input_size, hidden_size, _lstm_mistakes)
     run_check(spec, candidate)
 
@@ -536,7 +536,7 @@ def _gru_mistakes(ref) -> list[Mistake]:
 
 
 def check_gru_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> None:
-    r"""Checks a GRU cell against `seqlib.gru.gru_cell` (torch's gate order r, z, n, with the reset
+    r"""Checks a GRU cell against `seqlib.nn.gru.gru_cell` (torch's gate order r, z, n, with the reset
     gate applied after the recurrent matmul): n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
     h' = (1 - z) * n + z * h.
 
@@ -546,6 +546,6 @@ def check_gru_cell(candidate, input_size: int = 5, hidden_size: int = 4) -> None
         input_size, hidden_size: I and H for a function or a class.
     Prints a pass line, or raises AssertionError naming what differs.
     """
-    spec = _cell_spec("GRU cell", lambda *a: (gru_cell(*a),), "seqlib.gru.gru_cell", 3, 1, candidate,
+    spec = _cell_spec("GRU cell", lambda *a: (gru_cell(*a),), "seqlib.nn.gru.gru_cell", 3, 1, candidate,
                       input_size, hidden_size, _gru_mistakes)
     run_check(spec, candidate)

@@ -18,12 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .attention import AdditiveAttention
-from .gru import GRUCell
-from .lstm import LSTMCell
-from .models import make_recurrent
+from seqlib.io import atomic_torch_save
+from seqlib.tokens import BOS, EOS, PAD
 
-PAD, BOS, EOS = 0, 1, 2
+from seqlib.nn.attention import AdditiveAttention
+from seqlib.nn.gru import GRUCell
+from seqlib.nn.lstm import LSTMCell
+from seqlib.nn.heads import make_recurrent
+
 CELLS = {("gru", "seqlib"): GRUCell, ("lstm", "seqlib"): LSTMCell,
          ("gru", "torch"): nn.GRUCell, ("lstm", "torch"): nn.LSTMCell}
 
@@ -234,19 +236,9 @@ def save_seq2seq(path, model: Seq2Seq, config: dict, src_vocab: list, tgt_vocab:
                  meta: dict | None = None) -> None:
     """Saves a trained `Seq2Seq` (weights, the constructor's arguments, both vocabularies and
     `meta`) atomically to `path`; `load_seq2seq(path)` rebuilds it."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"config": dict(config), "state_dict": model.state_dict(), "src_vocab": list(src_vocab),
              "tgt_vocab": list(tgt_vocab), "meta": dict(meta or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    torch.save(state, tmp)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600
-    os.replace(tmp, path)
+    atomic_torch_save(state, path)
 
 
 def load_seq2seq(path) -> tuple[Seq2Seq, dict]:

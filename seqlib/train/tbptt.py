@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import make_recurrent
+from seqlib.nn.heads import make_recurrent
 
 
 def echo_stream(n: int, length: int, lag: int, seed: int = 0):

@@ -3,8 +3,8 @@
 A recurrent *cell* maps one input step and the previous state to the next state. This module
 runs a cell over time, over stacked layers and over two directions, and accepts everything
 `torch.nn.RNN`/`LSTM`/`GRU` accept: batched or unbatched tensors, `batch_first`, a
-`PackedSequence` of mixed lengths, and an optional initial state. `seqlib.rnn`, `seqlib.lstm` and
-`seqlib.gru` only supply the cell function and the number of gates.
+`PackedSequence` of mixed lengths, and an optional initial state. `seqlib.nn.rnn`, `seqlib.nn.lstm` and
+`seqlib.nn.gru` only supply the cell function and the number of gates.
 
 Shape legend (used in every shape comment below):
     B batch, T time, I input features, H hidden size, L layers, D directions (1 or 2),

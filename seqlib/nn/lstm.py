@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import fast
-from .recurrent import RecurrentBase, RecurrentCellBase
+from seqlib.nn import lstm_fast as fast
+from seqlib.nn.recurrent import RecurrentBase, RecurrentCellBase
 
 
 def lstm_gates(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -71,7 +71,7 @@ class LSTM(RecurrentBase):
         input_size: I.  hidden_size: H.  num_layers: L (default 1).  bias: default True.
         batch_first: (B, T, ...) instead of (T, B, ...) (default False).
         dropout: between layers (default 0).  bidirectional: default False.
-        impl: how the layers run, same parameters and results (see `seqlib.fast`): "loop"
+        impl: how the layers run, same parameters and results (see `seqlib.nn.lstm_fast`): "loop"
             (default, the cell step by step), "hoisted" (input projection for all steps in one
             GEMM), "fast" (hoisted, in-place gate math and a hand-written backward).
     Inputs: input, (h0, c0)

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 
-from .provenance import _commit, atomic_write_text, repo_root
+from seqlib.book.records import _commit, repo_root
+from seqlib.io import atomic_write_text
 
 HELD, CONTRADICTED, INCONCLUSIVE = "held", "contradicted", "inconclusive at this budget"
 REGIMES = {
@@ -211,7 +212,7 @@ def page_source(**extra) -> dict:
     model, ISA, threads, oneDNN/MKL builds)."""
     import torch
 
-    from .timing import describe_machine, machine_info
+    from seqlib.device import describe_machine, machine_info
 
     info = machine_info()
     return {"device": describe_machine(info), "torch": torch.__version__,

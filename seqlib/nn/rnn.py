@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .recurrent import RecurrentBase, RecurrentCellBase
+from seqlib.nn.recurrent import RecurrentBase, RecurrentCellBase
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh"):

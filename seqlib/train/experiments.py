@@ -1,6 +1,6 @@
 """Small, repeatable experiments that chapters run at CPU size and GPU cells run at full size.
 
-Each function builds a model from `seqlib.models`, trains it with `seqlib.fit`, selects the epoch
+Each function builds a model from `seqlib.nn.heads`, trains it with `seqlib.fit`, selects the epoch
 on the validation split (the weights of the best validation epoch are restored) and only then
 measures the test split once.
 
@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .lstm import init_forget_bias
-from .models import LastStepRegressor, SequenceClassifier, count_parameters
-from .train import History, _show_progress, accuracy, evaluate, fit
+from seqlib.nn.lstm import init_forget_bias
+from seqlib.nn.heads import LastStepRegressor, SequenceClassifier, count_parameters
+from seqlib.train.loop import History, _show_progress, accuracy, evaluate, fit
 
 
 def _fit_select(model, train, val, *, loss_fn, metric, mode, epochs, **fit_kwargs) -> tuple[History, int]:
