@@ -63,6 +63,29 @@ return [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
               line: p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '').slice(0, 100)}));
 """
 
+# Code shown open (not folded by hide-input) longer than a reader follows next to the prose
+LONG_CODE = """
+return [...document.querySelectorAll('div.cell_input')]
+  .filter(c => !c.closest('details') && c.offsetParent !== null)
+  .map(c => (c.querySelector('pre') || c).textContent.replace(/\\n$/, '').split('\\n').length)
+  .filter(n => n > 40);
+"""
+MAX_OPEN_CODE_LINES = 40
+
+# Cell outputs that hold a progress bar's text or a removed widget's state
+PROGRESS_TEXT = """
+const outs = [...document.querySelectorAll('div.cell_output')].map(o => o.textContent).join('\\n');
+const m = outs.match(/\\d+%\\|[^\\n]{0,40}|\\d+(\\.\\d+)?it\\/s\\]/);
+return m ? m[0] : null;
+"""
+
+# The order of figures and tables in the page's main text: 'img' / 'table' per element
+FIRST_FIGURE = """
+const main = document.querySelector('main') || document.body;
+const el = main.querySelector('img, table');
+return el ? el.tagName.toLowerCase() : null;
+"""
+
 _link_cache: dict[str, str | None] = {}  # url without fragment -> page text (None: broken)
 
 
@@ -146,6 +169,13 @@ def check_page(driver, base_url: str, page: str, site: Path, screenshot: Path | 
         if not driver.execute_script("return document.querySelector('a[href$=\".ipynb\"]') !== null"):
             problems.append("no download link to the page's notebook (.ipynb)")
 
+    for n in driver.execute_script(LONG_CODE):
+        problems.append(f"a code cell of {n} lines is shown open (fold it: hide-input; at most "
+                        f"{MAX_OPEN_CODE_LINES})")
+    progress = driver.execute_script(PROGRESS_TEXT)
+    if progress:
+        problems.append(f"progress-bar text in a cell's output: {progress!r}")
+
     for wide in driver.execute_script(WIDE_CODE):
         problems.append(f"code scrolls sideways by {wide['over']} px at 1280 px: {wide['line']!r}")
 
@@ -174,7 +204,9 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <a href="nowhere.html">a link to nothing</a> <a href="#no-such-anchor">an anchor to nothing</a>
 <a href="good.html">a good link</a>
 <div class="cell_input"><pre style="width: 300px; overflow-x: auto">x = "{long}"</pre></div>
-</main></body></html>""".replace("{long}", "z" * 200)
+<div class="cell_input"><pre>{many}</pre></div>
+<div class="cell_output"><pre>train: 100%|##########| 10/10 [00:01<00:00, 9.1it/s]</pre></div>
+</main></body></html>""".replace("{long}", "z" * 200).replace("{many}", "\n".join(f"x{i} = {i}" for i in range(45)))
 
 
 def test_the_checks_catch_a_broken_page(driver, tmp_path):
@@ -187,7 +219,8 @@ def test_the_checks_catch_a_broken_page(driver, tmp_path):
                      "broken internal link: " + url + "nowhere.html (no such file)",
                      "no element with id 'no-such-anchor'", "console SEVERE",
                      "request off the machine (the site must work offline): https://cdn.example.invalid/lib.js",
-                     "code scrolls sideways"):
+                     "code scrolls sideways", "a code cell of 45 lines is shown open",
+                     "progress-bar text in a cell's output"):
         assert expected in problems, f"{expected!r} not reported; got:\n{problems}"
     assert "good.html" not in problems
 
@@ -246,3 +279,13 @@ MathJax.startup.promise.then(() => MathJax.loader.load('a11y/explorer')).then(()
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     off = _off_machine_requests(driver.get_log("performance"))
     assert not errors and not off, f"{page}: console errors {errors}, requests off the machine {off}"
+
+
+@pytest.mark.parametrize("page", ["chapters/verdicts.html", "chapters/08_transformers.html"])
+def test_verdicts_and_chapter_8_lead_with_pictures(page, driver, site_url):
+    """The verdicts page and chapter 8 show their evidence as figures first (forest plots, the
+    summary grid), and every figure loaded."""
+    driver.get(site_url + page)
+    imgs = driver.execute_async_script(WAIT_FOR_IMAGES)
+    assert imgs and all(i["w"] > 0 for i in imgs), f"{page}: figures missing or not loaded: {imgs}"
+    assert driver.execute_script(FIRST_FIGURE) == "img", f"{page}: a table comes before any figure"
