@@ -137,6 +137,7 @@ def test_control_that_passes_the_rule_makes_the_test_invalid():
     with pytest.raises(AssertionError, match="invalid test"):
         claims.check([bad])
     missing = judge(c, [0.3, 0.35, 0.32], source={})
+    assert missing.verdict == HELD and missing.status == claims.NO_CONTROL  # a measurement, no test
     with pytest.raises(AssertionError, match="no control"):
         claims.check([missing])
 

@@ -65,6 +65,7 @@ NOT_LEARNED = "inconclusive: did not learn at this budget"
 NOT_TESTED = "not tested where the outline means it"
 INVALID = "invalid test: the control passes the rule"
 UNSTABLE = "unstable on this machine"
+NO_CONTROL = "no control run: not yet a test"
 VERDICT_WORDS = (HELD, CONTRADICTED, INCONCLUSIVE, NOT_LEARNED)
 KINDS = ("exact", "empirical", "timing")
 REGIMES = {
@@ -384,6 +385,8 @@ class Verdict:
         """The claim's status where the outline means it."""
         if not self.valid:
             return INVALID
+        if self.claim.kind != "exact" and self.control is None:
+            return NO_CONTROL
         if not self.where_meant:
             return NOT_TESTED
         if self.previous is not None and self.previous.get("verdict") != self.verdict:
@@ -632,7 +635,12 @@ def load_verdicts(chapter: str | None = None) -> list[dict]:
     out = []
     for f in files:
         if f.exists():
-            out += json.loads(f.read_text())["verdicts"]
+            for d in json.loads(f.read_text())["verdicts"]:
+                # records written before statuses existed: a non-exact one without a control is no test
+                if "status" not in d:
+                    no_ctl = d.get("kind", "empirical") != "exact" and d.get("control") is None
+                    d["status"] = NO_CONTROL if no_ctl else d["verdict"]
+                out.append(d)
     return out
 
 
@@ -763,7 +771,7 @@ def forest(verdicts: Sequence[Verdict | dict], title: str | None = None):
             ax.axvspan(ref[0], ref[1], color="#e0e0e0", zorder=0)
         if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi) and lo != hi:
             ax.plot([lo, hi], [0, 0], color=col, lw=2.5, solid_capstyle="butt")
-        hollow = not d.get("valid", True) or d.get("status") == NOT_TESTED
+        hollow = not d.get("valid", True) or d.get("status") in (NOT_TESTED, NO_CONTROL)
         if m is not None and math.isfinite(m):
             ax.plot([m], [0], marker="D" if d.get("kind") == "exact" else "o", ms=6, color=col,
                     mfc="white" if hollow else col)
