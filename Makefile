@@ -71,6 +71,19 @@ browser-test: setup browser-deps
 	$(PY) -c "import selenium" 2>/dev/null || $(PIP) install -q "selenium>=4.11,<5"
 	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(PY) -m pytest tests_browser -q
 
+# JupyterLab from .venv with chapters/ open, on 127.0.0.1 (a learner's way to run the chapters).
+.PHONY: lab lab-test
+LAB_PORT ?= 8888
+lab: setup
+	$(PY) -m jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=chapters $(if $(SUDO),,--allow-root)
+
+# The same in headless Chromium: cut-down chapters 1 and 6 run in a live kernel; a slider moved and
+# a word typed must change the figures, progress bars must be widgets (about 1.5 min on 2 cores).
+# `make browser-test` runs it too (it collects every test in tests_browser/).
+lab-test: setup browser-deps
+	$(PY) -c "import selenium" 2>/dev/null || $(PIP) install -q "selenium>=4.11,<5"
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(PY) -m pytest tests_browser/test_lab.py -q
+
 # Code lines in the chapters stay within the site's column (88 characters); seqlib is linted too.
 lint: setup
 	$(PY) -c "import ruff" 2>/dev/null || $(PIP) install -q "ruff>=0.5"

@@ -67,7 +67,10 @@ def plot_g2p_attention(model: Seq2Seq, src_vocab: list, tgt_vocab: list, words,
 def g2p_explorer(model: Seq2Seq, src_vocab: list, tgt_vocab: list, word: str = "blorptastic",
                  dictionary: dict | None = None):
     """A text box: type a word, see the predicted phonemes, the attention matrix and, when
-    `dictionary` ({word: pronunciations}) lists the word, its dictionary pronunciations."""
+    `dictionary` ({word: pronunciations}) lists the word, its dictionary pronunciations.
+
+    Returns the widget (an `ipywidgets.interactive`): as a cell's last value Jupyter shows it,
+    and nothing else (`interact` would also leave its function's repr as the cell's value)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -85,5 +88,5 @@ def g2p_explorer(model: Seq2Seq, src_vocab: list, tgt_vocab: list, word: str = "
         fig.tight_layout()
         plt.show()
 
-    return widgets.interact(show, word=widgets.Text(value=word, description="word",
-                                                    continuous_update=False))
+    return widgets.interactive(show, word=widgets.Text(value=word, description="word",
+                                                       continuous_update=False))
