@@ -78,7 +78,7 @@ lab: setup
 	$(PY) -m jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=chapters $(if $(SUDO),,--allow-root)
 
 # The same in headless Chromium: cut-down chapters 1 and 6 run in a live kernel; a slider moved and
-# a word typed must change the figures, progress bars must be widgets (about 1.5 min on 2 cores).
+# a word typed must change the figures, progress bars must be widgets (1.5-2 min on 2 busy cores).
 # `make browser-test` runs it too (it collects every test in tests_browser/).
 lab-test: setup browser-deps
 	$(PY) -c "import selenium" 2>/dev/null || $(PIP) install -q "selenium>=4.11,<5"

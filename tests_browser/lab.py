@@ -137,23 +137,13 @@ def frozen(explorer_src: str) -> str:
     return "".join(lines[:at] + [f"{indent}{pin}  # BROKEN: ignores the sliders\n"] + lines[at:])
 
 
-# Widgets reach the page as text only: what a learner sees when JupyterLab lacks the widget
-# front-end (or ipywidgets is missing): "HBox(children=(HTML(...", "interactive(children=(...".
-WIDGETS_AS_TEXT = ("import ipywidgets\n\n"
-                   "# BROKEN: every widget is sent as its text form only\n"
-                   "ipywidgets.Widget._repr_mimebundle_ = lambda self, **kw: {'text/plain': repr(self)}\n")
-
-
 def broken_notebook() -> dict:
-    """Chapter 1's cut-down copy, broken three ways the checks must catch: a frozen explorer,
-    then (widgets sent as text) a progress bar and an explorer that do not render as widgets."""
+    """Chapter 1's cut-down copy with its explorer broken on purpose: deaf to its sliders."""
     c1 = chapter1_cells()
     return _notebook([
         _cell(c1["parameters"]), _cell(CH1_OVERRIDES), _cell(c1["setup"]),
-        _cell(frozen(c1["explorer"]), "sliders"),
-        _cell(WIDGETS_AS_TEXT), _cell(c1["training"], "progress"),
-        _cell(c1["explorer"], "sliders")],
-        "Chapter 1, cut down and deliberately broken (the checks must fail)")
+        _cell(c1["training"], "progress"), _cell(frozen(c1["explorer"]), "sliders")],
+        "Chapter 1, cut down, its explorer deliberately broken (the checks must fail)")
 
 
 def write_notebooks(root: Path = LAB_ROOT) -> dict[str, Path]:
@@ -185,9 +175,21 @@ def _settings(folder: Path) -> None:
         (folder / rel).write_text(json.dumps(value))
 
 
+WIDGET_FRONTEND = "@jupyter-widgets/jupyterlab-manager"  # ipywidgets' JupyterLab extension
+
+
+def disable_extensions(config_dir: Path, names: tuple[str, ...]) -> None:
+    """Turns front-end extensions off for the pages JupyterLab serves from now on (what
+    `jupyter labextension disable` writes); no names: all on again."""
+    page_config = config_dir / "labconfig" / "page_config.json"
+    page_config.parent.mkdir(parents=True, exist_ok=True)
+    page_config.write_text(json.dumps({"disabledExtensions": {n: True for n in names}}))
+
+
 @contextlib.contextmanager
 def jupyterlab(root: Path = LAB_ROOT, timeout: float = 90):
-    """JupyterLab on a free port of 127.0.0.1 serving `root`; yields (base URL, token, log path)."""
+    """JupyterLab on a free port of 127.0.0.1 serving `root`; yields (base URL, token, its
+    Jupyter config folder)."""
     tmp = Path(tempfile.mkdtemp(prefix="lab-test-"))
     for d in ("config", "data", "runtime", "settings", "workspaces", "ipython"):
         (tmp / d).mkdir()
@@ -223,7 +225,7 @@ def jupyterlab(root: Path = LAB_ROOT, timeout: float = 90):
             if time.monotonic() - t0 > timeout:
                 raise RuntimeError(f"JupyterLab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield url, token, log
+        yield url, token, tmp / "config"
     finally:
         proc.terminate()
         try:

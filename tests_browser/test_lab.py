@@ -4,8 +4,8 @@ Cut-down copies of chapters 1 and 6, generated from their own cells (tests_brows
 a live kernel in headless chromium. What a learner sees is checked on the page: no cell shows an
 error; chapter 1's training cell shows its progress bars as widgets that reach 100%; moving
 chapter 1's slider redraws its gradient-profile figure; typing a word in chapter 6's box changes
-the predicted phonemes and the attention figure. A copy broken on purpose (an explorer deaf to its
-slider, widgets that reach the page as text only) must fail the same checks. Screenshots of each
+the predicted phonemes and the attention figure. An explorer broken on purpose (deaf to its slider),
+and JupyterLab without its widget front-end, must fail the same checks. Screenshots of each
 step go to _build/screenshots/lab_*.png. Run with `make lab-test` (or `make browser-test`).
 """
 from __future__ import annotations
@@ -115,15 +115,19 @@ def jlab():
             pytest.fail(f"{exe} not found: `make browser-deps` installs chromium and chromium-driver")
     lab.write_notebooks()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with lab.jupyterlab() as (url, token, log):
+    with lab.jupyterlab() as (url, token, config):
         drv, profile = lab.chrome()
         try:
-            drv.get(f"{url}lab?token={token}")
-            _wait(lambda: drv.execute_script(APP_READY), 90, "JupyterLab's page never finished loading")
-            yield drv, url, token
+            load_lab(drv, url, token)
+            yield drv, url, token, config
         finally:
             drv.quit()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def load_lab(drv, url: str, token: str) -> None:
+    drv.get(f"{url}lab?token={token}")
+    _wait(lambda: drv.execute_script(APP_READY), 90, "JupyterLab's page never finished loading")
 
 
 def _wait(pred, timeout, what):
@@ -274,16 +278,25 @@ def test_chapter6_type_a_word(jlab):
 
 
 def test_the_checks_catch_a_broken_explorer(jlab):
-    """The same checks on chapter 1's copy broken on purpose (lab.broken_notebook) fail, each for
-    its reason: a figure that does not follow the slider, a progress bar and an explorer that
-    reach the page as text instead of widgets."""
-    drv = jlab[0]
+    """The same checks fail, each for its reason, on chapter 1's copy with a deliberately broken
+    explorer (its figure deaf to the slider: lab.broken_notebook), and when JupyterLab's widget
+    front-end is turned off: progress bars and sliders then reach the page as text, which is what
+    a learner sees when it is missing."""
+    drv, url, token, config = jlab
     state = run_notebook(drv, "lab_broken.ipynb", "lab_broken")
     assert not check_errors(drv, state)  # broken quietly, as a learner would meet it
-    frozen = check_slider(drv, cell_node(drv, state, "sliders", 0), "lab_broken_frozen")
+    frozen = check_slider(drv, cell_node(drv, state, "sliders"), "lab_broken")
     assert any("did not change the figure" in p for p in frozen), frozen
-    as_text = check_slider(drv, cell_node(drv, state, "sliders", 1), "lab_broken_text")
-    assert any("no slider widget" in p and "interactive(children=" in p for p in as_text), as_text
+
+    # the page again, without the widget front-end; the notebook reopens on its running kernel
+    lab.disable_extensions(config, (lab.WIDGET_FRONTEND,))
+    try:
+        load_lab(drv, url, token)
+        state = run_notebook(drv, "lab_broken.ipynb", "lab_no_widgets")
+    finally:
+        lab.disable_extensions(config, ())
     bars = check_progress(drv, cell_node(drv, state, "progress"))
     assert any("no progress bar rendered as a widget" in p for p in bars), bars
     assert any("shown as text" in p for p in bars), bars
+    as_text = check_slider(drv, cell_node(drv, state, "sliders"), "lab_no_widgets")
+    assert any("no slider widget" in p and "interactive(children=" in p for p in as_text), as_text
