@@ -14,7 +14,7 @@ CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test test-nbval test-lib test-chapters vendor book serve browser-deps browser-test lint dist gpu-records gpu-records-dry clean
+.PHONY: setup test test-nbval test-lib test-chapters vendor book serve browser-deps browser-test lint dist wheel-check gpu-records gpu-records-dry clean
 
 setup: $(STAMP)
 
@@ -79,9 +79,17 @@ lint: setup
 	$(PY) -m pytest tests/test_layout.py -q  # imports run one way (book -> train/perf -> nn/data -> device/io/tokens), no circle
 
 # A wheel of seqlib in dist/, for a reader who downloaded a chapter: pip install dist/seqlib-*.whl
+# (seqlib[data] adds the data sources, seqlib[book] the book's machinery, seqlib[all] both).
 dist: setup
-	$(PIP) wheel --no-deps -q -w dist .
+	$(PIP) wheel --no-deps --no-build-isolation -q -w dist .
+	rm -rf build
 	@ls dist/*.whl
+
+# The wheel installs and runs: built, installed into a fresh venv holding only its declared
+# requirements (torch linked from .venv, not downloaded), `import seqlib`, an LSTM, seqlib.data, fit;
+# then with the data and book extras, a data source and the claims catalogue shipped in the wheel.
+wheel-check: setup
+	$(PY) _ext/wheel_check.py
 
 # Every GPU experiment (runs/gpu/*.py) on a CUDA machine, writing records under chapters/results/.
 gpu-records: setup
