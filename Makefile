@@ -27,18 +27,24 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # TQDM_DISABLE: no progress-bar widgets in CI runs (they flood the kernel's output channel).
-# The chapters run once, into the cache that `make book` reads (_ext/execute_chapters.py).
+# The chapters run once, under nbval (every cell must run; outputs are compared only in cells tagged
+# nbval-check-output), in the book's order; _ext/nbval_cache.py stores each notebook nbval executed
+# in the jupyter-cache that `make book` reads, so CI executes no chapter twice.
+NBVAL = TQDM_DISABLE=1 $(PY) -m pytest -p _ext.nbval_cache --nbval-lax --nbval-current-env \
+	--nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=10 -q $(shell $(PY) _ext/execute_chapters.py --list)
+
 test: setup
 	$(PY) -m pytest tests -q
-	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
+	$(NBVAL)
 
-# The chapters as an nbval suite (every cell must run; outputs are not compared).
+# The chapters alone, as the nbval suite above (their runs also land in the book's cache).
 test-nbval: setup
-	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	$(NBVAL)
 
 test-lib: setup
 	$(PY) -m pytest tests -q
 
+# The chapters with jupyter-cache's own executor (nbclient), into the same cache.
 test-chapters: setup
 	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
 
