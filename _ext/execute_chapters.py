@@ -6,13 +6,14 @@
 
 `make test-chapters` runs this (`make test` runs the same notebooks under nbval instead, and
 _ext/nbval_cache.py stores each one nbval executed in the same cache): each notebook listed in
-`_toc.yml` is executed top to bottom in a fresh kernel (cwd: chapters/), exactly as myst-nb's "cache" execution mode would,
-and stored in jupyter-cache at `_build/.jupyter_cache`. A notebook whose cell raises (a failed
-check included) fails the run, with the cell and traceback printed. `make book` then finds each
-notebook in the cache (matched by a hash of its code) and does not execute it again, so CI runs
-every chapter once. A cached run also remembers a hash of what the notebooks read besides their
-own code (seqlib, the claims catalogue, recorded runs); `make book` first prunes the runs whose
-inputs have changed since, so an edited library or record is never shown with stale outputs.
+`_toc.yml` is executed top to bottom in a fresh kernel (cwd: chapters/), exactly as myst-nb's
+"cache" execution mode would, and stored in jupyter-cache at `_build/.jupyter_cache`. A notebook
+whose cell raises (a failed check included) fails the run, with the cell and traceback printed.
+`make book` then finds each notebook in the cache (matched by a hash of its code) and does not
+execute it again, so CI runs every chapter once. A cached run also remembers a hash of what the
+notebooks read besides their own code (seqlib, the claims catalogue, recorded runs); `make book`
+first prunes the runs whose inputs have changed since, so an edited library or record is never
+shown with stale outputs.
 """
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as md
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -74,7 +73,7 @@ catalogue = files("seqlib.book") / "catalogue"
 found = claims.load_catalogue(folder=catalogue)
 assert len(found) >= 9, f"only {len(found)} claims in the shipped catalogue"
 data = load_dates(n_dates=40, locales=("en_US", "fr_FR"))
-print(f"  extras: {len(found)} claims from {catalogue}; {data.describe() if hasattr(data, 'describe') else 'dates'}")
+print(f"  extras: {len(found)} claims from {catalogue}; {data.describe()}")
 '''
 
 
@@ -147,8 +146,8 @@ def main(argv=None) -> int:
     venv = WORK / "venv"
     sh(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        text=True).strip())
+    site = Path(subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
     base = [r for r in reqs if "extra ==" not in r]
     n = link(closure(base, set()), site)
     sh(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index",

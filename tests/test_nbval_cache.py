@@ -61,7 +61,8 @@ def test_nbval_run_is_cached_as_nbclient_would_store_it(tmp_path):
     cache = tmp_path / "cache"
     r = _nbval([good, bad], cache)
     assert r.returncode == 1, r.stdout[-3000:]  # the failing check fails the run
-    assert "good.ipynb passed" in r.stdout and "bad.ipynb had a failed or skipped cell: not cached" in r.stdout
+    assert "good.ipynb passed" in r.stdout
+    assert "bad.ipynb had a failed or skipped cell: not cached" in r.stdout
 
     store = jupyter_cache.get_cache(str(cache))
     assert len(store.list_cache_records()) == 1  # the failed notebook is not cached
