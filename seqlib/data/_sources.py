@@ -23,3 +23,16 @@ def source(module: str):
         raise ModuleNotFoundError(
             f"seqlib.data: this loader reads its data from {SOURCES.get(top, top)}, which is not installed; "
             f"install seqlib's data extra: pip install 'seqlib[data]'", name=e.name) from e
+
+
+def source_versions() -> dict[str, str | None]:
+    """{distribution: installed version, or None} of every data source, for a record's provenance."""
+    import importlib.metadata as md
+
+    out = {}
+    for dist in SOURCES.values():
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = None
+    return out
