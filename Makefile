@@ -14,7 +14,7 @@ CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test test-nbval test-lib test-chapters vendor book serve browser-deps browser-test lint dist gpu-records gpu-records-dry clean
+.PHONY: setup test test-nbval test-lib test-chapters vendor book serve browser-deps browser-test lint dist wheel-check gpu-records gpu-records-dry clean
 
 setup: $(STAMP)
 
@@ -27,18 +27,24 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # TQDM_DISABLE: no progress-bar widgets in CI runs (they flood the kernel's output channel).
-# The chapters run once, into the cache that `make book` reads (_ext/execute_chapters.py).
+# The chapters run once, under nbval (every cell must run; outputs are compared only in cells tagged
+# nbval-check-output), in the book's order; _ext/nbval_cache.py stores each notebook nbval executed
+# in the jupyter-cache that `make book` reads, so CI executes no chapter twice.
+NBVAL = TQDM_DISABLE=1 $(PY) -m pytest -p _ext.nbval_cache --nbval-lax --nbval-current-env \
+	--nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=10 -q $(shell $(PY) _ext/execute_chapters.py --list)
+
 test: setup
 	$(PY) -m pytest tests -q
-	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
+	$(NBVAL)
 
-# The chapters as an nbval suite (every cell must run; outputs are not compared).
+# The chapters alone, as the nbval suite above (their runs also land in the book's cache).
 test-nbval: setup
-	TQDM_DISABLE=1 $(PY) -m pytest chapters --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) --durations=0 -q
+	$(NBVAL)
 
 test-lib: setup
 	$(PY) -m pytest tests -q
 
+# The chapters with jupyter-cache's own executor (nbclient), into the same cache.
 test-chapters: setup
 	TQDM_DISABLE=1 $(PY) _ext/execute_chapters.py --timeout $(NBVAL_TIMEOUT)
 
@@ -92,9 +98,17 @@ lint: setup
 	$(PY) -m pytest tests/test_layout.py -q  # imports run one way (book -> train/perf -> nn/data -> device/io/tokens), no circle
 
 # A wheel of seqlib in dist/, for a reader who downloaded a chapter: pip install dist/seqlib-*.whl
+# (seqlib[data] adds the data sources, seqlib[book] the book's machinery, seqlib[all] both).
 dist: setup
-	$(PIP) wheel --no-deps -q -w dist .
+	$(PIP) wheel --no-deps --no-build-isolation -q -w dist .
+	rm -rf build
 	@ls dist/*.whl
+
+# The wheel installs and runs: built, installed into a fresh venv holding only its declared
+# requirements (torch linked from .venv, not downloaded), `import seqlib`, an LSTM, seqlib.data, fit;
+# then with the data and book extras, a data source and the claims catalogue shipped in the wheel.
+wheel-check: setup
+	$(PY) _ext/wheel_check.py
 
 # Every GPU experiment (runs/gpu/*.py) on a CUDA machine, writing records under chapters/results/.
 gpu-records: setup

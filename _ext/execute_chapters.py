@@ -4,20 +4,22 @@
 
     python _ext/execute_chapters.py --prune    # drop cached runs made with other inputs
 
-`make test` runs this after the library tests: each notebook listed in `_toc.yml` is executed top
-to bottom in a fresh kernel (cwd: chapters/), exactly as myst-nb's "cache" execution mode would,
-and stored in jupyter-cache at `_build/.jupyter_cache`. A notebook whose cell raises (a failed
-check included) fails the run, with the cell and traceback printed. `make book` then finds each
-notebook in the cache (matched by a hash of its code) and does not execute it again, so CI runs
-every chapter once. A cached run also remembers a hash of what the notebooks read besides their
-own code (seqlib, the claims catalogue, recorded runs); `make book` first prunes the runs whose
-inputs have changed since, so an edited library or record is never shown with stale outputs.
-`make test-nbval` runs the same notebooks with nbval instead, for instructors' CI suites.
+`make test-chapters` runs this (`make test` runs the same notebooks under nbval instead, and
+_ext/nbval_cache.py stores each one nbval executed in the same cache): each notebook listed in
+`_toc.yml` is executed top to bottom in a fresh kernel (cwd: chapters/), exactly as myst-nb's
+"cache" execution mode would, and stored in jupyter-cache at `_build/.jupyter_cache`. A notebook
+whose cell raises (a failed check included) fails the run, with the cell and traceback printed.
+`make book` then finds each notebook in the cache (matched by a hash of its code) and does not
+execute it again, so CI runs every chapter once. A cached run also remembers a hash of what the
+notebooks read besides their own code (seqlib, the claims catalogue, recorded runs); `make book`
+first prunes the runs whose inputs have changed since, so an edited library or record is never
+shown with stale outputs.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +31,8 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "_build" / ".jupyter_cache"
+# _config.yml's execute.cache (SEQLIB_JUPYTER_CACHE moves it, for tests/test_nbval_cache.py)
+CACHE = Path(os.environ.get("SEQLIB_JUPYTER_CACHE", ROOT / "_build" / ".jupyter_cache"))
 
 
 def toc_notebooks() -> list[Path]:
@@ -51,6 +54,14 @@ def inputs_hash() -> str:
     return h.hexdigest()
 
 
+def store(cache, path: Path, nb, seconds: float, inputs: str) -> None:
+    """Puts the executed notebook `nb` (of `path`) into the cache, where `make book` finds it."""
+    stage = cache.add_nb_to_project(str(path))
+    cache.cache_notebook_bundle(CacheBundleIn(nb, stage.uri, data={"execution_seconds": seconds,
+                                                                   "inputs": inputs}),
+                                check_validity=False, overwrite=True)
+
+
 def prune(cache) -> int:
     current, n = inputs_hash(), 0
     for record in cache.list_cache_records():
@@ -66,7 +77,11 @@ def main(argv=None) -> int:
     ap.add_argument("notebooks", nargs="*", type=Path)
     ap.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     ap.add_argument("--prune", action="store_true", help="only drop stale cached runs")
+    ap.add_argument("--list", action="store_true", help="only print the notebooks, in the book's order")
     args = ap.parse_args(argv)
+    if args.list:
+        print(" ".join(str(p.relative_to(ROOT)) for p in toc_notebooks()))
+        return 0
     cache = get_cache(str(CACHE))
     if args.prune:
         return prune(cache)
@@ -81,11 +96,7 @@ def main(argv=None) -> int:
             print(f"{path.relative_to(ROOT)}: FAILED after {result.time:.1f} s\n"
                   f"{result.exc_string}", flush=True)
             continue
-        stage = cache.add_nb_to_project(str(path))
-        cache.cache_notebook_bundle(CacheBundleIn(nb, stage.uri,
-                                                  data={"execution_seconds": result.time,
-                                                        "inputs": inputs}),
-                                    check_validity=False, overwrite=True)
+        store(cache, path, nb, result.time, inputs)
         print(f"{path.relative_to(ROOT)}: passed in {result.time:.1f} s", flush=True)
     print(f"executed in {time.perf_counter() - total:.0f} s; "
           + (f"FAILED: {', '.join(failed)}" if failed else "every notebook passed"))

