@@ -165,7 +165,13 @@ def _entry_hash(d: dict) -> str:
 
 
 def _catalogue_dir() -> Path:
-    return repo_root() / "chapters" / "claims"
+    """The book's catalogue (`chapters/claims`), or, outside the book's folder, the copy that ships
+    in the wheel as `seqlib/book/catalogue`."""
+    d = repo_root() / "chapters" / "claims"
+    if d.is_dir():
+        return d
+    import importlib.resources
+    return Path(str(importlib.resources.files("seqlib.book") / "catalogue"))
 
 
 def _claim_from_entry(d: dict, chapter: str, source: str) -> Claim:

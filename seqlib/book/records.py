@@ -31,6 +31,8 @@ from pathlib import Path
 
 import torch
 
+from seqlib.data._sources import source_versions
+
 from seqlib.device import describe_machine, machine_info
 from seqlib.io import atomic_write_text
 
@@ -112,6 +114,7 @@ def provenance(device: torch.device | str | None = None, command: str | None = N
         "command": command or command_line(),
         "wall_s": None if wall_s is None else round(float(wall_s), 1),
         "split_fingerprint": split_fingerprint,
+        "data_sources": source_versions(),
         **extra,
     }
 
