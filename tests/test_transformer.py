@@ -244,3 +244,46 @@ def test_attention_pooling_classifier_matches_naive_loop():
         assert m.last_weights[b, n:].abs().sum() == 0
     with pytest.raises(TypeError, match=r"^AttentionPoolingClassifier: expected token ids of dtype torch.long"):
         m(x.double(), lengths)
+
+
+def test_encoder_layer_without_residual_or_norm():
+    """residual=False drops the identity path, norm=False the layer norms; defaults are torch's."""
+    torch.manual_seed(0)
+    E = 8
+    x = torch.randn(2, 5, E, dtype=D64)
+    full = TransformerEncoderLayer(E, 2, 16, 0.0, batch_first=True, dtype=D64)
+    bare = TransformerEncoderLayer(E, 2, 16, 0.0, batch_first=True, dtype=D64, residual=False, norm=False)
+    bare.load_state_dict(full.state_dict(), strict=False)  # no norm parameters in `bare`
+    assert not any(n.startswith("norm") for n, _ in bare.named_parameters())
+    with torch.no_grad():  # by hand: x <- SA(x), x <- FF(x)
+        h = full.self_attn(x, x, x, need_weights=False)[0]
+        h = full.linear2(torch.relu(full.linear1(h)))
+        torch.testing.assert_close(bare(x), h)
+        nf = TransformerEncoderLayer(E, 2, 16, 0.0, batch_first=True, dtype=D64, norm_first=True,
+                                     residual=False, norm=False)
+        nf.load_state_dict(bare.state_dict())
+        torch.testing.assert_close(nf(x), h)  # without norms the two orders are the same
+
+
+def test_regressor_readouts_and_self_only_attention():
+    torch.manual_seed(0)
+    T = 6
+    x = torch.randn(3, T, 2)
+    last = TransformerRegressor(2, 8, 2, 1, readout="last")
+    mean = TransformerRegressor(2, 8, 2, 1)
+    mean.load_state_dict(last.state_dict())
+    h = last.encode(last.proj(x))  # (B, T, E)
+    torch.testing.assert_close(last(x), last.head(h[:, -1]))
+    torch.testing.assert_close(mean(x), mean.head(h.mean(1)))
+    # attend="self": the last output depends on the last input only
+    own = TransformerRegressor(2, 8, 2, 2, readout="last", attend="self")
+    xi = x.clone().requires_grad_()
+    own(xi).sum().backward()
+    assert xi.grad[:, :-1].abs().max() == 0 and xi.grad[:, -1].abs().max() > 0
+    xi.grad = None
+    last(xi).sum().backward()
+    assert xi.grad[:, 0].abs().max() > 0  # with attention, the first input reaches the answer
+    with pytest.raises(ValueError, match="TransformerRegressor: expected readout"):
+        TransformerRegressor(2, 8, 2, 1, readout="max")
+    with pytest.raises(ValueError, match="TransformerRegressor: expected attend"):
+        TransformerRegressor(2, 8, 2, 1, attend="none")

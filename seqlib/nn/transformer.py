@@ -211,6 +211,8 @@ class TransformerEncoderLayer(nn.Module):
         d_model: E.  nhead: N (must divide E).  dim_feedforward: F (default 2048).  dropout: default 0.1.
         activation: 'relu' (default), 'gelu', or a callable.  layer_norm_eps: default 1e-5.
         batch_first: default False.  norm_first: default False.  bias: default True.
+        residual, norm: default True; False drops the residual connections (x <- SA(x)) or the
+        layer norms (LN = identity) - not in torch; for experiments that take them away.
     Inputs: src, src_mask, src_key_padding_mask, is_causal
         src (T, B, E) ((B, T, E) with batch_first, (T, E) unbatched); src_mask (T, T) or (B*N, T, T);
         src_key_padding_mask (B, T), True = padding.
@@ -221,7 +223,8 @@ class TransformerEncoderLayer(nn.Module):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None):
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None,
+                 residual: bool = True, norm: bool = True):
         super().__init__()
         name = type(self).__name__
         _check_positive_int(name, "d_model", d_model)
@@ -243,8 +246,9 @@ class TransformerEncoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias, **kw)
         self.norm_first = norm_first
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
+        ln = (lambda: nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)) if norm else nn.Identity
+        self.norm1, self.norm2 = ln(), ln()
+        self.residual = residual
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
         self.activation = activation
@@ -261,12 +265,13 @@ class TransformerEncoderLayer(nn.Module):
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor | None = None,
                 src_key_padding_mask: torch.Tensor | None = None, is_causal: bool = False) -> torch.Tensor:
         x = src
+        r = 1.0 if self.residual else 0.0  # the residual connection, or none (an experiment's control)
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._ff(self.norm2(x))
+            x = r * x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = r * x + self._ff(self.norm2(x))
         else:
-            x = self.norm1(x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._ff(x))
+            x = self.norm1(r * x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(r * x + self._ff(x))
         return x
 
 
@@ -324,10 +329,10 @@ class _EncoderStack(nn.Module):
                                     norm_first=norm_first) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
 
-    def encode(self, h, key_padding_mask=None):
+    def encode(self, h, key_padding_mask=None, attn_mask=None):
         h = self.pos(h)  # (B, T, E)
         for layer in self.layers:
-            h = layer(h, src_key_padding_mask=key_padding_mask)  # (B, T, E)
+            h = layer(h, src_mask=attn_mask, src_key_padding_mask=key_padding_mask)  # (B, T, E)
         return self.norm(h)
 
 
@@ -352,22 +357,38 @@ class TransformerTagger(_EncoderStack):
 
 
 class TransformerRegressor(_EncoderStack):
-    """Projects real-valued steps to d_model, encodes them, mean-pools over time and predicts C numbers
-    (the adding problem).
+    """Projects real-valued steps to d_model, encodes them and predicts C numbers (the adding
+    problem) from the last position's output (``readout="last"``, as a recurrent regressor reads
+    its last state) or from the mean over time (``readout="mean"``, the default).
+
+    A mean readout can solve the adding problem without attention (the sum over time is in the
+    pooling); a last-position readout needs attention to bring the marked values to the last
+    position. ``attend="self"`` masks attention to each position's own input (no token can read
+    another): the control for that.
 
     Shapes: x (B, T, I) -> (B, C).
     """
 
     def __init__(self, input_size: int, d_model: int, nhead: int, num_layers: int, output_size: int = 1,
                  dim_feedforward: int | None = None, dropout: float = 0.0, max_len: int = 2048,
-                 norm_first: bool = True):
+                 norm_first: bool = True, readout: str = "mean", attend: str = "all"):
         super().__init__(d_model, nhead, num_layers, dim_feedforward or 2 * d_model, dropout, max_len, norm_first)
+        if readout not in ("mean", "last"):
+            raise ValueError(f"TransformerRegressor: expected readout 'mean' or 'last', got {readout!r}")
+        if attend not in ("all", "self"):
+            raise ValueError(f"TransformerRegressor: expected attend 'all' or 'self', got {attend!r}")
+        self.readout, self.attend = readout, attend
         self.proj = nn.Linear(input_size, d_model)
         self.head = nn.Linear(d_model, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.encode(self.proj(x))  # (B, T, I) -> (B, T, E)
-        return self.head(h.mean(dim=1))  # (B, E) -> (B, C)
+        mask = None
+        if self.attend == "self":  # True = may not attend: everything but the diagonal
+            T = x.size(1)
+            mask = ~torch.eye(T, dtype=torch.bool, device=x.device)  # (T, T)
+        h = self.encode(self.proj(x), attn_mask=mask)  # (B, T, I) -> (B, T, E)
+        pooled = h[:, -1] if self.readout == "last" else h.mean(dim=1)  # (B, E)
+        return self.head(pooled)  # (B, E) -> (B, C)
 
 
 class TransformerClassifier(_EncoderStack):
