@@ -205,3 +205,9 @@ def test_forest_plot_draws_one_row_per_claim():
           judge(_full("exact", better="lower", threshold=1, min_n=1), [0.75], source={})]
     fig = claims.forest(vs, title="t")
     assert len(fig.axes) == 2
+
+
+def test_a_skipped_measurement_reads_as_not_measured():
+    c = _full(better="higher", threshold=0.0)
+    v = judge(c, [float("nan")], control=[float("nan")], source={})
+    assert v.verdict == claims.INCONCLUSIVE and v.interval_text() == "not measured on this run"

@@ -405,6 +405,8 @@ class Verdict:
                 return f"{self.mean:{fmt}} (exact)"
             return f"{self.lo:{fmt}} to {self.hi:{fmt}} over {self.n} configurations (exact)"
         what = "median of " if self.claim.kind == "timing" else ""
+        if not any(math.isfinite(v) for v in self.values):
+            return "not measured on this run"  # e.g. a timing skipped (too few free cores)
         if not math.isfinite(self.lo) or not math.isfinite(self.hi):
             return f"{what}{self.mean:{fmt}} (n = {self.n}, no interval)"
         band = ""
