@@ -172,3 +172,47 @@ def loop_control_candidates(B: int, T: int, H: int, parallel: str, seed: int = 0
     again = speed_candidates(B, T, H, seed=seed)["minGRU loop"]  # same weights, its own closure
     return {"minGRU loop": fns["minGRU loop"], "minGRU loop (again)": again,
             parallel: fns[parallel]}
+
+
+# --------------------------------------------------------------------------- critical path
+
+
+def autograd_depth(output: torch.Tensor) -> int:
+    """The longest chain of dependent operations behind ``output``: the number of nodes on the
+    longest path of its autograd graph (each node one operator call; leaves not counted). An
+    operator that loops inside its kernel (torch's CPU ``cumsum``) counts as one node: this is
+    the critical path a tree-scan kernel could reach, not what a sequential kernel runs."""
+    root = output.grad_fn
+    if root is None:
+        raise ValueError("autograd_depth: expected an output computed with autograd (grad_fn set)")
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:  # iterative post-order: a T-step loop makes graphs too deep for recursion
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((n, False) for n, _ in node.next_functions if n is not None and n not in seen)
+    depth: dict = {}
+    for node in order:  # children come before their parents
+        depth[node] = 1 + max((depth.get(n, 0) for n, _ in node.next_functions if n is not None),
+                              default=0)
+    return depth[root]
+
+
+def critical_paths(T: int, H: int = 4, B: int = 2, seed: int = 0) -> dict:
+    """Autograd depth of one minGRU layer's forward at length T by each evaluation:
+    {'loop', 'log-space scan', 'chunked scan', 'chunked, loop inside'} -> nodes."""
+    torch.manual_seed(seed)
+    layer = MinGRU(H, H, batch_first=True)
+    x = torch.randn(B, T, H, requires_grad=True)  # (B, T, H)
+    out = {}
+    for name, method, inner in (("loop", "loop", "log"), ("log-space scan", "log", "log"),
+                                ("chunked scan", "chunked", "log"),
+                                ("chunked, loop inside", "chunked", "loop")):
+        layer.method, layer.inner = method, inner
+        out[name] = autograd_depth(layer(x)[0].sum())
+    return out
