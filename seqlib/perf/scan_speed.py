@@ -107,7 +107,7 @@ def free_cores(seconds: float = 1.0) -> dict:
     time.sleep(seconds)
     others = probe.stop()
     cores = os.cpu_count() or 1
-    return {"cores": cores, "others_busy": others, "free": cores - others,
+    return {"cores": cores, "others_busy": others, "free": max(0.0, cores - others),
             "loadavg": os.getloadavg()[0]}
 
 
