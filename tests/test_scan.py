@@ -313,3 +313,72 @@ def test_gpu_script_dry_run_on_cpu():
     assert [r["T"] for r in values["rows"]] == values["lengths"]
     assert len(values["parallel_over_loop_at_ref_T"]) == values["rounds"]
     assert all(r > 0 for r in values["parallel_over_loop_at_ref_T"])
+
+
+# --------------------------------------------------------------------------- MinGRUBlock, BlockTagger
+
+
+def _naive_block(block, x):
+    # the block's equations written out: pre-norm minGRU + residual, pre-norm MLP + residual
+    rnn = block.rnn
+    w, b = rnn.weight_ih_l0, rnn.bias_ih_l0
+    xn = F.layer_norm(x, (block.size,), block.norm1.weight, block.norm1.bias, block.norm1.eps)
+    k, h_tilde = (xn @ w.T + b).chunk(2, dim=-1)
+    z = torch.sigmoid(k)
+    h = torch.zeros(x.size(0), block.size, dtype=x.dtype)
+    outs = []
+    for t in range(x.size(1)):
+        h = (1 - z[:, t]) * h + z[:, t] * h_tilde[:, t]
+        outs.append(h)
+    u = x + torch.stack(outs, dim=1)
+    un = F.layer_norm(u, (block.size,), block.norm2.weight, block.norm2.bias, block.norm2.eps)
+    lin1, lin2 = block.mlp[0], block.mlp[2]
+    return u + F.linear(F.gelu(F.linear(un, lin1.weight, lin1.bias)), lin2.weight, lin2.bias)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_mingru_block_matches_its_equations(method):
+    from seqlib.nn.scan import MinGRUBlock
+
+    torch.manual_seed(0)
+    block = MinGRUBlock(6, expansion=3, method=method, chunk=4).double()
+    with torch.no_grad():  # non-trivial norms, so that a forgotten LayerNorm parameter shows
+        for p in (block.norm1.weight, block.norm2.weight, block.norm1.bias, block.norm2.bias):
+            p.uniform_(0.5, 1.5)
+    x = torch.randn(2, 13, 6, dtype=DT)
+    assert_close(block(x), _naive_block(block, x))
+
+
+def test_mingru_block_is_residual_and_gradchecks():
+    from seqlib.nn.scan import MinGRUBlock
+
+    torch.manual_seed(1)
+    block = MinGRUBlock(3, method="log").double()
+    with torch.no_grad():  # zero the branches' last maps: the block is the identity
+        block.rnn.weight_ih_l0[3:].zero_()
+        block.rnn.bias_ih_l0[3:].zero_()
+        block.mlp[2].weight.zero_()
+        block.mlp[2].bias.zero_()
+    x = torch.randn(2, 5, 3, dtype=DT, requires_grad=True)
+    assert_close(block(x), x)
+    torch.manual_seed(2)
+    block = MinGRUBlock(3, method="log").double()
+    assert torch.autograd.gradcheck(block, (x,))
+
+
+def test_block_tagger_shapes_params_and_errors():
+    from seqlib.nn.heads import BlockTagger
+    from seqlib.nn.scan import MinGRUBlock
+
+    model = BlockTagger(2, 5, 2, num_blocks=3)
+    x = torch.randint(0, 2, (4, 16))
+    assert model(x).shape == (4, 16, 2)
+    D = 5  # embedding, 3 blocks (2 norms, minGRU 2D(D+1), MLP D->2D->D), final norm, head
+    block = 2 * 2 * D + 2 * D * (D + 1) + (D * 2 * D + 2 * D) + (2 * D * D + D)
+    assert seqlib.count_parameters(model) == 2 * D + 3 * block + 2 * D + (D * 2 + 2)
+    with pytest.raises(ValueError, match="BlockTagger: expected num_blocks"):
+        BlockTagger(2, 5, 2, num_blocks=0)
+    with pytest.raises(ValueError, match=r"MinGRUBlock: expected input \(B, T, 5\)"):
+        MinGRUBlock(5)(torch.randn(2, 3, 4))
+    with pytest.raises(ValueError, match="MinGRUBlock: expected size"):
+        MinGRUBlock(0)

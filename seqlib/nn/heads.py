@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from seqlib.nn.gru import GRU
 from seqlib.nn.lstm import LSTM
 from seqlib.nn.rnn import RNN
-from seqlib.nn.scan import MinGRU, MinLSTM
+from seqlib.nn.scan import MinGRU, MinGRUBlock, MinLSTM
 
 RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 TORCH_RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # minGRU/minLSTM: no twin
@@ -135,3 +135,30 @@ class AttentionPoolingClassifier(nn.Module):
         self.last_weights = alpha.detach()
         c = (alpha.unsqueeze(1) @ h).squeeze(1)  # (B, 1, T) @ (B, T, D*H) -> (B, D*H)
         return self.head(c)  # (B, C)
+
+
+class BlockTagger(nn.Module):
+    """Embeds token ids, runs ``num_blocks`` residual :class:`~seqlib.nn.scan.MinGRUBlock` s and
+    predicts a class at every step from a final LayerNorm: a stacked minGRU with an MLP and a
+    residual in every block (compare :class:`TokenTagger` with ``num_layers``, which stacks bare
+    minGRU layers).
+
+    Shapes: x (B, T) long -> logits (B, T, C).
+    """
+
+    def __init__(self, vocab_size: int, size: int, num_classes: int, num_blocks: int = 2,
+                 expansion: int = 2, **kwargs):
+        super().__init__()
+        if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks <= 0:
+            raise ValueError(f"BlockTagger: expected num_blocks to be a positive integer, "
+                             f"got {num_blocks!r}")
+        self.embed = nn.Embedding(vocab_size, size)
+        self.blocks = nn.ModuleList(MinGRUBlock(size, expansion, **kwargs) for _ in range(num_blocks))
+        self.norm = nn.LayerNorm(size)
+        self.head = nn.Linear(size, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)  # (B, T) -> (B, T, D)
+        for block in self.blocks:
+            h = block(h)  # (B, T, D)
+        return self.head(self.norm(h))  # (B, T, C)

@@ -370,3 +370,45 @@ class MinLSTM(_LinearRecurrentLayer):
         log_norm = torch.logaddexp(log_f, log_i)  # log(f + i)
         log_a = log_f - log_norm  # log(f / (f + i))
         return log_a.exp(), (log_i - log_norm).exp() * h_tilde, log_a
+
+
+class MinGRUBlock(nn.Module):
+    r"""A residual block around one minGRU layer, the unit Feng et al. (2024) stack in their
+    language models: a pre-norm minGRU with a residual, then a pre-norm two-layer MLP with a
+    residual.
+
+    .. math::
+        u_t = x_t + \mathrm{minGRU}(\mathrm{LN}_1(x))_t,\qquad
+        y_t = u_t + W_2\,\mathrm{GELU}(W_1\,\mathrm{LN}_2(u_t) + c_1) + c_2
+
+    The recurrence stays linear in :math:`h` inside each block; the MLP and the residual put a
+    nonlinearity *between* the recurrences, which is what stacking adds.
+
+    Args:
+        size: D, the width of the residual stream and of the minGRU's state.
+        expansion: the MLP's hidden width is ``expansion * D`` (default 2).
+        method, chunk, inner: how the minGRU evaluates its recurrence (see :class:`MinGRU`).
+
+    Shapes: x (B, T, D) -> (B, T, D); ``lengths`` (B,) as in :class:`MinGRU`.
+    """
+
+    def __init__(self, size: int, expansion: int = 2, method: str = "loop", chunk: int | None = None,
+                 inner: str = "log"):
+        super().__init__()
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ValueError(f"MinGRUBlock: expected size to be a positive integer, got {size!r}")
+        if isinstance(expansion, bool) or not isinstance(expansion, int) or expansion <= 0:
+            raise ValueError(f"MinGRUBlock: expected expansion to be a positive integer, "
+                             f"got {expansion!r}")
+        self.size = size
+        self.norm1, self.norm2 = nn.LayerNorm(size), nn.LayerNorm(size)
+        self.rnn = MinGRU(size, size, batch_first=True, method=method, chunk=chunk, inner=inner)
+        self.mlp = nn.Sequential(nn.Linear(size, expansion * size), nn.GELU(),
+                                 nn.Linear(expansion * size, size))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.size(-1) != self.size:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"MinGRUBlock: expected input (B, T, {self.size}), got {got}")
+        u = x + self.rnn(self.norm1(x), lengths=lengths)[0]  # (B, T, D): the recurrence, residual
+        return u + self.mlp(self.norm2(u))  # (B, T, D) -> (B, T, 2D) -> (B, T, D), residual
