@@ -31,6 +31,12 @@ def test_shuffled_rounds_is_seeded_and_checks_input():
         shuffled_rounds({}, threads=1)
 
 
-def test_free_cores_is_between_zero_and_the_core_count():
+def test_free_cores_is_between_zero_and_the_core_count(monkeypatch):
     import os
-    assert 0 <= free_cores() <= (os.cpu_count() or 1)
+    n = os.cpu_count() or 1
+    assert 0 <= free_cores() <= n
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only the caller busy
+    assert free_cores() == n
+    assert free_cores(own=0) == n - 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (n + 5.0, 0.0, 0.0))  # a busy machine
+    assert free_cores() == 0

@@ -8,8 +8,9 @@ result in `compare`'s shape, so :func:`seqlib.perf.timing.ratios` reads it uncha
 two copies of one function (A against A) in the same rounds gives the control a timing claim
 needs: its ratios must come out about 1.
 
-:func:`free_cores` says how many cores are idle (the one-minute load average against the core
-count), so a page can skip a 2-thread measurement on a busy machine and say why.
+:func:`free_cores` says how many cores are free for the caller (the one-minute load average,
+less the caller's own thread, against the core count), so a page can skip a 2-thread measurement
+on a busy machine and say why.
 """
 from __future__ import annotations
 
@@ -48,11 +49,13 @@ def shuffled_rounds(fns: dict[str, Callable[[], object]], *, threads: int, round
             "orders": orders}
 
 
-def free_cores() -> float:
-    """Cores not in use by the machine's load: core count minus the one-minute load average."""
+def free_cores(own: float = 1.0) -> float:
+    """Cores free for the caller: the core count minus the one-minute load average, not
+    counting ``own`` (the caller's own busy thread, which the load average includes: a notebook
+    that has just been training adds about 1)."""
     n = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except (OSError, AttributeError):  # no load average on this platform: assume busy
         return 0.0
-    return max(0.0, n - load)
+    return min(float(n), max(0.0, n - max(0.0, load - own)))
