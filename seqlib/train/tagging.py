@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlib.tokens import IGNORE
+from seqlib.tokens import IGNORE, PAD, UNK
 
 
 # --- losses and metrics for per-position tagging (targets IGNORE at padding) ---------------------
@@ -83,19 +83,26 @@ def prefix_next_token_loss(model: nn.Module, X: torch.Tensor, lengths: torch.Ten
 
 @torch.no_grad()
 def generate(model: nn.Module, start: int, stop: int, vocab: list, n: int = 5, max_len: int = 16,
-             generator: torch.Generator | None = None) -> list[str]:
+             generator: torch.Generator | None = None, forbid: tuple = (PAD, UNK)) -> list[str]:
     """Samples n sequences left to right: each next token is drawn from the model's prediction at
-    the last position of the prefix so far (all a generator can give it). Returns them as strings."""
+    the last position of the prefix so far (all a generator can give it). Returns them as strings.
+
+    Tokens in ``forbid`` (padding and the unknown token by default) and ``start`` are never
+    drawn, and ``stop`` is not drawn first, so no sample holds ``<unk>`` or is empty."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    banned = sorted({int(i) for i in forbid} | {int(start)} - {int(stop)})
     out = []
     for _ in range(n):
         seq = [start]
         for _ in range(max_len):
             x = torch.tensor([seq], device=device)  # (1, t+1)
-            logits = model(x, torch.tensor([len(seq)], device=device))[0, -1]  # (C,)
-            probs = torch.softmax(logits.float().cpu(), dim=-1)
+            logits = model(x, torch.tensor([len(seq)], device=device))[0, -1].float().cpu()  # (C,)
+            logits[banned] = float("-inf")
+            if len(seq) == 1:
+                logits[stop] = float("-inf")  # a sample has at least one token
+            probs = torch.softmax(logits, dim=-1)
             nxt = int(torch.multinomial(probs, 1, generator=generator))
             if nxt == stop:
                 break
@@ -133,3 +140,57 @@ def select_by_validation(model: nn.Module, train: tuple, val: tuple, *, epochs: 
             best, best_state, best_epoch = score[key], copy.deepcopy(model.state_dict()), epoch + 1
     model.load_state_dict(best_state)
     return curve, best_epoch
+
+
+# --- a unidirectional tagger that sees k tokens ahead ----------------------------------------------
+
+def look_ahead(split: tuple, k: int, filler: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Delays the labels of a tagging split by ``k`` positions, so that a left-to-right tagger
+    answers for token t after reading tokens t+1..t+k as well: each sequence is followed by ``k``
+    ``filler`` tokens (lengths grow by k), and the label of token t moves to position t+k (IGNORE
+    at the first k positions). Scores over the non-IGNORE positions are scores of the original
+    tokens. ``k = 0`` returns the split unchanged.
+
+    split: X (N, T) long, lengths (N,), Y (N, T) (IGNORE at padding) -> X' (N, T+k),
+    lengths + k, Y' (N, T+k)."""
+    X, lengths, Y = split
+    if not isinstance(k, int) or k < 0:
+        raise ValueError(f"look_ahead: expected k >= 0 (an int), got {k!r}")
+    if X.shape != Y.shape or X.dim() != 2 or lengths.shape != X.shape[:1]:
+        raise ValueError(f"look_ahead: expected X and Y of one shape (N, T) and lengths (N,), got "
+                         f"{tuple(X.shape)}, {tuple(Y.shape)}, {tuple(lengths.shape)}")
+    if k == 0:
+        return X, lengths, Y
+    N, T = X.shape
+    pos = torch.arange(T + k)  # (T+k,)
+    Xk = torch.cat([X, torch.zeros(N, k, dtype=X.dtype)], 1)  # (N, T+k), padding id 0
+    tail = (pos >= lengths[:, None]) & (pos < lengths[:, None] + k)  # (N, T+k): the k fillers
+    Xk[tail] = filler
+    Yk = torch.full((N, T + k), IGNORE, dtype=Y.dtype)  # (N, T+k)
+    Yk[:, k:] = Y  # the label of token t at position t + k
+    return Xk, lengths + k, Yk
+
+
+@torch.no_grad()
+def break_f1(model: nn.Module, X: torch.Tensor, lengths: torch.Tensor, Y: torch.Tensor,
+             positive: int = 1, batch_size: int = 512) -> dict:
+    """Precision, recall and F1 of the ``positive`` label (e.g. 'a break may follow this
+    letter') over the real positions of a split, pooled over all sequences: a rare label's
+    score, which per-position accuracy hides behind the common one."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    tp = fp = fn = 0
+    for s in range(0, len(X), batch_size):
+        x, n, y = X[s:s + batch_size].to(device), lengths[s:s + batch_size].to(device), Y[s:s + batch_size].to(device)
+        pred = model(x, n).argmax(-1)  # (B, T)
+        mask = y != IGNORE  # (B, T)
+        p, t = (pred == positive) & mask, (y == positive) & mask
+        tp += int((p & t).sum())
+        fp += int((p & ~t).sum())
+        fn += int((~p & t).sum())
+    model.train(was_training)
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"precision": prec, "recall": rec, "f1": f1}
