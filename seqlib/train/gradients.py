@@ -112,3 +112,31 @@ def masked_product_norms(weight: torch.Tensor, masks: torch.Tensor) -> torch.Ten
         prod = (m[:, None] * w) @ prod  # diag(m) W @ (H, H) -> (H, H)
         out.append(torch.linalg.matrix_norm(prod, ord=2))
     return torch.stack(out)
+
+
+class _LinearCell(nn.Module):
+    """h' = W_ih x + W_hh h: an RNN step without the tanh (for the norm-preserving control)."""
+
+    def __init__(self, w_ih: torch.Tensor, w_hh: torch.Tensor):
+        super().__init__()
+        self.hidden_size = w_hh.size(0)
+        self.w_ih, self.w_hh = w_ih, w_hh
+
+    def forward(self, x, h):
+        return x @ self.w_ih.T + h @ self.w_hh.T  # (B, I) @ (I, H) + (B, H) @ (H, H) -> (B, H)
+
+
+def orthogonal_linear_gradient_profile(*, T: int = 100, hidden: int = 64, batch: int = 16,
+                                       seed: int = 0) -> dict:
+    """||dL/dh_t|| against distance for a *linear* RNN whose W_hh is a random orthogonal matrix
+    (sigma_max = rho = 1), with the inputs, loss and float64 of
+    :func:`random_rnn_gradient_profile`. Every step's Jacobian is the orthogonal W_hh, which
+    preserves norms, so the gradient can neither vanish nor explode: the control for claims
+    that a norm below (or above) 1 makes it vanish (or explode). Same return value."""
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(hidden, hidden, generator=g, dtype=torch.float64))
+    w_hh = q * torch.sign(torch.diagonal(r))  # (H, H), Haar-distributed orthogonal
+    w_ih = torch.randn(hidden, 1, generator=g, dtype=torch.float64)
+    x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
+    norms = hidden_gradient_norms(_LinearCell(w_ih, w_hh), x).flip(0)
+    return {"norms": norms, "sigma": spectral_norm(w_hh), "rho": spectral_radius(w_hh)}
