@@ -49,13 +49,14 @@ PROTOCOL = AddingProtocol()
 def train_adding_run(kind: str, T: int, seed: int, protocol: AddingProtocol = PROTOCOL, *,
                      optimizer: Callable | None = None, init: Callable | None = None,
                      clip: float | None | str = "protocol", impl: str = "torch",
-                     device=None, progress: bool | None = False) -> dict:
+                     device=None, progress: bool | None = None) -> dict:
     """Trains one `kind` ("rnn", "lstm", "gru") on the adding problem at length `T` under
     `protocol`, with `seed` for the data, the initialisation and the batch order.
 
     `optimizer(params) -> torch.optim.Optimizer` replaces Adam(protocol.lr); `init(model)` runs
     after the default initialisation (e.g. to rescale W_hh); `clip` overrides protocol.clip
-    (None: no clipping). A run whose loss becomes inf or NaN stops (``diverged``); its test MSE
+    (None: no clipping). ``progress``: a tqdm bar over the steps (None: unless the environment
+    sets TQDM_DISABLE=1, as `seqlib.fit`). A run whose loss becomes inf or NaN stops (``diverged``); its test MSE
     is then NaN. Returns kind, T, seed, model, history, test_mse, baseline, ratio (test MSE /
     baseline) and diverged."""
     if T < 2:

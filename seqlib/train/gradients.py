@@ -140,3 +140,39 @@ def orthogonal_linear_gradient_profile(*, T: int = 100, hidden: int = 64, batch:
     x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
     norms = hidden_gradient_norms(_LinearCell(w_ih, w_hh), x).flip(0)
     return {"norms": norms, "sigma": spectral_norm(w_hh), "rho": spectral_radius(w_hh)}
+
+
+def weight_gradient_by_distance(scale: float, *, by: str = "sigma", T: int = 100,
+                                hidden: int = 64, batch: int = 16, seed: int = 0) -> dict:
+    """dL/dW_hh split into its terms, one per step, for the cell and inputs of
+    :func:`random_rnn_gradient_profile` (same arguments, same matrix and inputs).
+
+    W_hh is used at every step, so its gradient is a sum over steps,
+    dL/dW_hh = sum_t delta_t h_{t-1}^T with delta_t = dL/dh_t * (1 - h_t^2) the gradient at the
+    step's pre-activation (summed over the batch). Returns ``terms`` (T,): the Frobenius norm of
+    each step's term, indexed by distance from the loss (index 0 is the last step), ``sum`` (the
+    sum of the terms) and ``autograd`` (W_hh's gradient from backward), equal up to round-off."""
+    if by not in ("sigma", "rho"):
+        raise ValueError(f"weight_gradient_by_distance: expected by='sigma' or 'rho', got {by!r}")
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the cell's W_ih and biases, as in random_rnn_gradient_profile
+    cell = RNNCell(1, hidden).double()
+    w = torch.randn(hidden, hidden, generator=g, dtype=torch.float64) / hidden ** 0.5
+    (set_spectral_norm if by == "sigma" else set_spectral_radius)(w, scale)
+    with torch.no_grad():
+        cell.weight_hh.copy_(w)
+    x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
+    h = x.new_zeros(batch, hidden)  # (B, H), h_0
+    states = [h]
+    for t in range(T):
+        h = cell(x[t], h)  # (B, H)
+        h.retain_grad()
+        states.append(h)
+    h.sum(dim=1).pow(2).mean().backward()  # the loss of hidden_gradient_norms
+    terms = []
+    for t in range(1, T + 1):
+        delta = states[t].grad * (1 - states[t].detach() ** 2)  # (B, H), dL/d(pre-activation)
+        terms.append(delta.T @ states[t - 1].detach())  # (H, B) @ (B, H) -> (H, H)
+    terms = torch.stack(terms)  # (T, H, H), index t-1 = step t
+    return {"terms": terms.flatten(1).norm(dim=1).flip(0), "sum": terms.sum(0),
+            "autograd": cell.weight_hh.grad.detach().clone()}
