@@ -85,3 +85,13 @@ class RNN(RecurrentBase):
     def extra_repr(self) -> str:
         s = super().extra_repr()
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
+
+def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """The Elman recurrence as a plain loop, to read (`RNN` runs the same step with layers,
+    directions and packed batches). x (T, B, I), h0 (B, H) -> outputs (T, B, H), h_T (B, H)."""
+    h, outputs = h0, []
+    for x_t in x:  # the same weights at every step
+        h = torch.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)  # (B, I) @ (I, H) + (B, H) @ (H, H) -> (B, H)
+        outputs.append(h)
+    return torch.stack(outputs), h  # (T, B, H), (B, H)

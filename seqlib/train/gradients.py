@@ -112,3 +112,67 @@ def masked_product_norms(weight: torch.Tensor, masks: torch.Tensor) -> torch.Ten
         prod = (m[:, None] * w) @ prod  # diag(m) W @ (H, H) -> (H, H)
         out.append(torch.linalg.matrix_norm(prod, ord=2))
     return torch.stack(out)
+
+
+class _LinearCell(nn.Module):
+    """h' = W_ih x + W_hh h: an RNN step without the tanh (for the norm-preserving control)."""
+
+    def __init__(self, w_ih: torch.Tensor, w_hh: torch.Tensor):
+        super().__init__()
+        self.hidden_size = w_hh.size(0)
+        self.w_ih, self.w_hh = w_ih, w_hh
+
+    def forward(self, x, h):
+        return x @ self.w_ih.T + h @ self.w_hh.T  # (B, I) @ (I, H) + (B, H) @ (H, H) -> (B, H)
+
+
+def orthogonal_linear_gradient_profile(*, T: int = 100, hidden: int = 64, batch: int = 16,
+                                       seed: int = 0) -> dict:
+    """||dL/dh_t|| against distance for a *linear* RNN whose W_hh is a random orthogonal matrix
+    (sigma_max = rho = 1), with the inputs, loss and float64 of
+    :func:`random_rnn_gradient_profile`. Every step's Jacobian is the orthogonal W_hh, which
+    preserves norms, so the gradient can neither vanish nor explode: the control for claims
+    that a norm below (or above) 1 makes it vanish (or explode). Same return value."""
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(hidden, hidden, generator=g, dtype=torch.float64))
+    w_hh = q * torch.sign(torch.diagonal(r))  # (H, H), Haar-distributed orthogonal
+    w_ih = torch.randn(hidden, 1, generator=g, dtype=torch.float64)
+    x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
+    norms = hidden_gradient_norms(_LinearCell(w_ih, w_hh), x).flip(0)
+    return {"norms": norms, "sigma": spectral_norm(w_hh), "rho": spectral_radius(w_hh)}
+
+
+def weight_gradient_by_distance(scale: float, *, by: str = "sigma", T: int = 100,
+                                hidden: int = 64, batch: int = 16, seed: int = 0) -> dict:
+    """dL/dW_hh split into its terms, one per step, for the cell and inputs of
+    :func:`random_rnn_gradient_profile` (same arguments, same matrix and inputs).
+
+    W_hh is used at every step, so its gradient is a sum over steps,
+    dL/dW_hh = sum_t delta_t h_{t-1}^T with delta_t = dL/dh_t * (1 - h_t^2) the gradient at the
+    step's pre-activation (summed over the batch). Returns ``terms`` (T,): the Frobenius norm of
+    each step's term, indexed by distance from the loss (index 0 is the last step), ``sum`` (the
+    sum of the terms) and ``autograd`` (W_hh's gradient from backward), equal up to round-off."""
+    if by not in ("sigma", "rho"):
+        raise ValueError(f"weight_gradient_by_distance: expected by='sigma' or 'rho', got {by!r}")
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the cell's W_ih and biases, as in random_rnn_gradient_profile
+    cell = RNNCell(1, hidden).double()
+    w = torch.randn(hidden, hidden, generator=g, dtype=torch.float64) / hidden ** 0.5
+    (set_spectral_norm if by == "sigma" else set_spectral_radius)(w, scale)
+    with torch.no_grad():
+        cell.weight_hh.copy_(w)
+    x = torch.randn(T, batch, 1, generator=g, dtype=torch.float64)  # (T, B, I)
+    h = x.new_zeros(batch, hidden)  # (B, H), h_0
+    states = [h]
+    for t in range(T):
+        h = cell(x[t], h)  # (B, H)
+        h.retain_grad()
+        states.append(h)
+    h.sum(dim=1).pow(2).mean().backward()  # the loss of hidden_gradient_norms
+    terms = []
+    for t in range(1, T + 1):
+        delta = states[t].grad * (1 - states[t].detach() ** 2)  # (B, H), dL/d(pre-activation)
+        terms.append(delta.T @ states[t - 1].detach())  # (H, B) @ (B, H) -> (H, H)
+    terms = torch.stack(terms)  # (T, H, H), index t-1 = step t
+    return {"terms": terms.flatten(1).norm(dim=1).flip(0), "sum": terms.sum(0),
+            "autograd": cell.weight_hh.grad.detach().clone()}
