@@ -33,7 +33,7 @@ CHAPTERS = ROOT / "chapters"
 LAB_ROOT = Path(os.environ.get("LAB_ROOT", ROOT / "_build" / "lab-test")).resolve()
 
 # Small runs for the training cells (everything else keeps the chapter's defaults).
-CH1_OVERRIDES = "HIDDEN = 16\nADD_TRAIN, ADD_VAL, ADD_TEST, ADD_EPOCHS = 200, 50, 50, 2\n"
+CH1_OVERRIDES = "HIDDEN = 16\nADD_STEPS = 20\n"
 CH6_OVERRIDES = ""
 
 
@@ -92,7 +92,7 @@ def chapter1_cells() -> dict[str, str]:
     ch = "01_rnn.ipynb"
     return {"parameters": _find(ch, tag="parameters"),
             "setup": _find(ch, "import seqlib", "SEEDS ="),
-            "training": _find(ch, "train_adding(", "add_runs"),
+            "training": _find(ch, "train_adding_run(", "add_runs ="),
             "explorer": _find(ch, "widgets.interact(", "FloatSlider")}
 
 
