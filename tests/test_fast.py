@@ -167,8 +167,8 @@ def test_benchmark_rows_and_op_counts():
     for r in rows:
         assert r["threads"] == 1 and len(r["fwd_rounds_ms"]) == 2 and r["fwd_iqr_ms"] >= 0
         assert r["fwd_ms"] > 0 and r["fwd_bwd_ms"] > 0
-        assert r["fwd_bwd_ratio"] == sorted(r["fwd_bwd_ratios"])[0] + (
-            sorted(r["fwd_bwd_ratios"])[1] - sorted(r["fwd_bwd_ratios"])[0]) / 2
+        lo, hi = sorted(r["fwd_bwd_ratios"])
+        assert r["fwd_bwd_ratio"] == pytest.approx((lo + hi) / 2, rel=1e-12)  # median of two
     x = torch.randn(8, 2, 3)
     n = {impl: count_ops(lambda: seqlib.LSTM(3, 4, impl=impl)(x)) for impl in ("loop", "fast")}
     assert n["fast"] < 0.8 * n["loop"], n
@@ -195,3 +195,37 @@ def test_roofline_helpers():
         lstm_flops(2, 0, 3, 4)
     rows = profile_ops(lambda: torch.randn(8, 8) @ torch.randn(8, 8), threads=1, top=2, runs=2)
     assert len(rows) == 3 and abs(sum(r["share"] for r in rows) - 1) < 1e-6
+
+
+def test_benchmark_protocol_twin_and_sanity():
+    from seqlib.perf.lstm_speed import benchmark_lstm, sanity
+    info = {}
+    rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), threads=1, rounds=10, min_run_time=0.0,
+                          impls=["fast"], protocol=True, twin=True, timing=info)
+    assert [r["impl"] for r in rows] == ["fast", "torch.nn.LSTM", "torch.nn.LSTM (copy)"]
+    assert info["skipped"] is None and all(t["calls"] >= 10 for t in info["times"].values())
+    assert "fwd_ms" not in rows[-1] and len(rows[-1]["fwd_bwd_ratios"]) == info["rounds"]
+    # the sanity checks fire on a bad record and pass a good one
+    good = [dict(impl="x", B=1, T=1, I=1, H=1, threads=1, fwd_ms=1.0, fwd_bwd_ms=3.0),
+            dict(impl="x", B=1, T=1, I=1, H=1, threads=2, fwd_ms=0.8, fwd_bwd_ms=2.5)]
+    assert sanity(good) == [] and all(r["valid"] for r in good)
+    bad = [dict(impl="x", B=1, T=1, I=1, H=1, threads=1, fwd_ms=2.0, fwd_bwd_ms=1.5),
+           dict(impl="x", B=1, T=1, I=1, H=1, threads=2, fwd_ms=60.0, fwd_bwd_ms=90.0)]
+    problems = sanity(bad)
+    assert not bad[0]["valid"] and "not slower than forward" in bad[0]["problems"][0]
+    assert not bad[1]["valid"] and any("far slower than at 1" in p for p in bad[1]["problems"])
+    assert len(problems) == 3
+
+
+def test_roofline_hierarchy_helpers(monkeypatch):
+    from seqlib.perf import roofline
+    g = roofline.gemm_peak(1, shapes=((64, 32, 48),), min_run_time=0.01)
+    libs = {r["library"] for r in g["rows"]}
+    assert "mkl" in libs and g["gflops"] == max(r["gflops"] for r in g["rows"]) > 0
+    caches = roofline.cache_sizes()
+    assert all(isinstance(v, int) and v > 0 for v in caches.values())
+    t = roofline.theoretical_peak(2)
+    assert t is None or t["gflops"] == pytest.approx(2 * roofline.theoretical_peak(1)["gflops"])
+    pts = [{"name": "a", "gflops": 50.0}, {"name": "b", "gflops": 120.0}]
+    assert roofline.above_roof(pts, 100.0) == ["b: 120 GFLOP/s above the roof of 100"]
+    assert roofline.above_roof(pts, 130.0) == []

@@ -104,6 +104,9 @@ def test_under_constant_load_strict_keeps_nothing_and_lenient_fills_flagged(monk
     assert res["rounds"] == 4 and len(res["under_load"]) == 4 and not res["valid"]
     assert res["dropped"] == 1  # the one extra round taken, and not used
     assert "flagged" in timing.protocol_text(res)
+    res = timing.compare(fns, threads=1, rounds=10, min_run_time=0.0, max_load=2.0, strict=True,
+                         give_up_after=3)
+    assert res["gave_up"] and res["dropped"] == 3 and "busy" in timing.protocol_text(res)
 
 
 def test_the_budget_stops_the_rounds(monkeypatch):

@@ -9,7 +9,7 @@ Every timing in the book goes through this module.
   in a **random order** (seeded), for a fixed count of calls filling at least ``min_run_time``
   seconds and at least ``min_calls`` calls (so a round lasts at least ``min_calls`` times the
   call's time); the per-round times of two functions are **paired** (:func:`ratios`). A round
-  taken while the one-minute load average exceeds the cores (``max_load``) is **dropped and
+  taken while the one-minute load average exceeds the cores (``max_load``, + 0.5) is **dropped and
   counted**, and the rounds stop at a **time budget** (``budget_s``). A function may have its own
   thread count (``threads={name: n}``), so that one round holds the 1- and the 2-thread runs.
 * :func:`paired` is the protocol for a claim (issue 19): at least 10 clean rounds, at least 10
@@ -66,6 +66,12 @@ def _load1() -> float | None:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
         return None
+
+
+def default_max_load() -> float:
+    """The load average above which a round is dropped: the cores, plus 0.5 (a quiet machine
+    running this process's threads on every core averages just above the core count)."""
+    return cores() + 0.5
 
 
 def _cpu_times() -> tuple[float, float] | None:
@@ -167,7 +173,8 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
             rounds: int = 5, min_run_time: float = 0.1,
             device: torch.device | str | None = None, min_calls: int = 1, seed: int = 0,
             max_load: float | None = None, budget_s: float | None = 120.0,
-            strict: bool = False, extra_rounds: int | None = None) -> dict:
+            strict: bool = False, extra_rounds: int | None = None,
+            give_up_after: int | None = None) -> dict:
     """Times each of ``fns`` in ``rounds`` rounds and returns per name the ms per call of each
     round (``rounds_ms``), their median and IQR, and the machine. The per-round values of two
     names give paired ratios: ``ratios(result, "a", "b")``.
@@ -177,9 +184,13 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
     max(``min_calls``, ceil(``min_run_time`` / t0)) calls on its pinned thread count, timed with
     `time.perf_counter` (synchronised on CUDA). ``threads`` is one count for all, or
     a count per name. A round that ends while the one-minute load average exceeds ``max_load``
-    (default: the cores) is dropped and counted, and another is taken, up to ``extra_rounds``
-    more (default: ``rounds`` when ``strict``, else 1, so that a caller's cost stays about what
-    it asked for) and while the time spent is under ``budget_s`` (None: no budget).
+    (default: the cores + 0.5, :func:`default_max_load`) is dropped and counted, and another is
+    taken, up to ``extra_rounds`` more (default: ``rounds`` when ``strict``, else 1, so that a
+    caller's cost stays about what it asked for) and while the time spent is under ``budget_s`` (None: no budget).
+
+    ``give_up_after``: stop when that many rounds in a row were dropped and none was clean yet
+    (a machine busy for minutes: the load average moves on a one-minute scale, so more tries
+    only spend the budget); ``gave_up`` says so.
 
     When fewer than ``rounds`` clean rounds were taken, ``strict=True`` returns only the clean
     ones (possibly none); otherwise the least loaded dropped rounds fill the missing places, in
@@ -202,7 +213,7 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
     for k in names:
         if not isinstance(thr.get(k), int) or thr[k] < 1:
             raise ValueError(f"timing.compare: expected threads >= 1 for {k!r}, got {thr.get(k)!r}")
-    max_load = float(cores()) if max_load is None else float(max_load)
+    max_load = default_max_load() if max_load is None else float(max_load)
     start = _clock()
     calls = {}
     for k in names:  # warm-up and call time
@@ -212,7 +223,7 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
         calls[k] = max(min_calls, math.ceil(min_run_time / t0))
     rng = random.Random(seed)
     clean, loaded = [], []  # (index, order, {name: ms}, load)
-    budget_hit = False
+    budget_hit = gave_up = False
     extra = (rounds if strict else 1) if extra_rounds is None else extra_rounds
     for i in range(rounds + extra):
         if len(clean) >= rounds:
@@ -229,6 +240,9 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
         load = _load1()
         entry = (i, order, got, load)
         (loaded if load is not None and load > max_load else clean).append(entry)
+        if give_up_after is not None and not clean and len(loaded) >= give_up_after:
+            gave_up = True
+            break
     kept = list(clean)
     under = []
     if len(kept) < rounds and not strict and loaded:
@@ -245,7 +259,7 @@ def compare(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str,
             "order": [e[1] for e in kept], "loads": [e[3] for e in kept],
             "dropped": len(dropped), "dropped_loads": [e[3] for e in dropped],
             "under_load": under, "max_load": max_load, "budget_s": budget_s,
-            "budget_hit": budget_hit, "elapsed_s": _clock() - start,
+            "budget_hit": budget_hit, "gave_up": gave_up, "elapsed_s": _clock() - start,
             "valid": len(clean) >= rounds and not under, "min_calls": min_calls, "seed": seed}
 
 
@@ -259,13 +273,14 @@ def paired(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str, 
            rounds: int = MIN_ROUNDS, min_run_time: float = 0.05, min_calls: int = MIN_CALLS,
            device: torch.device | str | None = None, seed: int = 0,
            max_load: float | None = None, budget_s: float | None = 120.0,
-           free: float | None = None) -> dict:
+           free: float | None = None, give_up_after: int | None = 3) -> dict:
     """The claim protocol: :func:`compare` with at least :data:`MIN_ROUNDS` rounds of at least
     :data:`MIN_CALLS` calls, strict load gating (dropped rounds are not used), and a skip when a
     function asks for more threads than there are free cores (``free``: measured when None).
 
     Returns compare's result with ``skipped`` (None, or the reason to print; then ``times`` has
-    no rounds and nothing was run)."""
+    no rounds and nothing was run). Strict gating gives up after ``give_up_after`` loaded rounds
+    without a clean one (see :func:`compare`)."""
     if rounds < MIN_ROUNDS:
         raise ValueError(f"timing.paired: expected rounds >= {MIN_ROUNDS}, got {rounds}")
     if min_calls < MIN_CALLS:
@@ -279,11 +294,11 @@ def paired(fns: dict[str, Callable[[], object]], *, threads: int | Mapping[str, 
                 "threads": threads, "rounds": 0, "rounds_asked": rounds,
                 "machine": machine_info(device), "order": [], "loads": [], "dropped": 0,
                 "dropped_loads": [], "under_load": [], "max_load": max_load, "budget_s": budget_s,
-                "budget_hit": False, "elapsed_s": 0.0, "valid": False, "min_calls": min_calls,
-                "seed": seed, "skipped": reason}
+                "budget_hit": False, "gave_up": False, "elapsed_s": 0.0, "valid": False,
+                "min_calls": min_calls, "seed": seed, "skipped": reason}
     res = compare(fns, threads=threads, rounds=rounds, min_run_time=min_run_time, device=device,
                   min_calls=min_calls, seed=seed, max_load=max_load, budget_s=budget_s,
-                  strict=True)
+                  strict=True, give_up_after=give_up_after)
     res["skipped"] = None
     return res
 
@@ -300,6 +315,8 @@ def protocol_text(result: dict) -> str:
         s += f", {len(result['under_load'])} taken under load kept to fill (flagged)"
     if result.get("budget_hit"):
         s += f"; stopped at the {result['budget_s']:g} s budget"
+    if result.get("gave_up"):
+        s += "; stopped: every round so far was taken under load (the machine is busy)"
     return s
 
 
