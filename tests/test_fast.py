@@ -10,7 +10,18 @@ import seqlib
 from seqlib.nn.lstm_fast import LSTMFunction, lstm_direction_fast
 
 I, H, B, T = 3, 4, 3, 5
-IMPLS = ["hoisted", "fast"]
+IMPLS = ["hoisted", "fast", "cpp"]
+
+
+@pytest.fixture(autouse=True)
+def _cpp_or_skip(request):
+    """impl="cpp" needs the compiled time loop: skipped, with the reason, where it cannot build."""
+    spec = getattr(request.node, "callspec", None)
+    if spec is not None and spec.params.get("impl") == "cpp":
+        from seqlib.nn.lstm_fast import cpp_extension
+        mod, why = cpp_extension()
+        if mod is None:
+            pytest.skip(why)
 CONFIGS = [
     dict(num_layers=L, bidirectional=bi, batch_first=bf, bias=bias)
     for L, bi, bf, bias in itertools.product([1, 2], [False, True], [False, True], [True, False])
@@ -140,7 +151,7 @@ def test_fast_direction_ignores_padding_values():
 
 
 def test_bad_impl_fails_early():
-    with pytest.raises(ValueError, match=r"LSTM: expected impl to be one of \('loop', 'hoisted', 'fast'\), got 'cudnn'"):
+    with pytest.raises(ValueError, match=r"LSTM: expected impl to be one of \('loop', 'hoisted', 'fast', 'cpp'\), got 'cudnn'"):
         seqlib.LSTM(I, H, impl="cudnn")
     model = seqlib.LSTM(I, H)
     model.impl = "Fast"
@@ -229,3 +240,33 @@ def test_roofline_hierarchy_helpers(monkeypatch):
     pts = [{"name": "a", "gflops": 50.0}, {"name": "b", "gflops": 120.0}]
     assert roofline.above_roof(pts, 100.0) == ["b: 120 GFLOP/s above the roof of 100"]
     assert roofline.above_roof(pts, 130.0) == []
+
+
+def test_cpp_function_gradcheck_and_matches_fast():
+    from seqlib.nn.lstm_fast import LSTMCppFunction, cpp_extension
+    if cpp_extension()[0] is None:
+        pytest.skip(cpp_extension()[1])
+    g = torch.Generator().manual_seed(0)
+    args = [torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True)
+            for s in [(4, 2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,)]]
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a), args)
+    last = torch.tensor([3, 1])
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a, last), args)
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a, None)[2], args[:5])
+    for extra in ((), (last,)):
+        a = [t.detach().clone().requires_grad_() for t in args]
+        b = [t.detach().clone().requires_grad_() for t in args]
+        outs_a = LSTMCppFunction.apply(*a, *extra)
+        outs_b = LSTMFunction.apply(*b, *extra)
+        sum(o.sum() * (k + 1) for k, o in enumerate(outs_a)).backward()
+        sum(o.sum() * (k + 1) for k, o in enumerate(outs_b)).backward()
+        for u, v in zip([*outs_a, *(t.grad for t in a)], [*outs_b, *(t.grad for t in b)]):
+            assert_close(u, v)
+
+
+def test_cpp_unavailable_says_why(monkeypatch):
+    from seqlib.nn import lstm_fast
+    monkeypatch.setattr(lstm_fast, "_CPP", (None, "no compiled time loop here (test)"))
+    model = seqlib.LSTM(I, H, impl="cpp")
+    with pytest.raises(RuntimeError, match=r"impl='cpp' needs the compiled time loop: no compiled"):
+        model(torch.randn(T, B, I))
