@@ -46,7 +46,8 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--sizes", default=None, help="comma list of " + ", ".join(SIZES) +
                    " (default: cpu on CPU, cpu,h100 on CUDA)")
-    p.add_argument("--impls", default="loop,hoisted,fast")
+    p.add_argument("--impls", default="loop,hoisted,fast,cpp",
+                   help="cpp is left out, with the reason, where it cannot be compiled")
     p.add_argument("--rounds", type=int, default=10, help="timing rounds (at least 10)")
     p.add_argument("--min-run-time", type=float, default=0.2,
                    help="seconds per function and round (and at least 10 calls)")
@@ -58,6 +59,12 @@ def main(argv=None):
     sizes = (args.sizes or ("cpu,h100" if device.type == "cuda" else "cpu")).split(",")
     threads = [int(t) for t in args.threads.split(",")]
     impls = args.impls.split(",")
+    if "cpp" in impls:
+        from seqlib.nn.lstm_fast import cpp_extension
+        mod, why = cpp_extension()
+        if mod is None:
+            print(f"impl cpp left out: {why}")
+            impls.remove("cpp")
     load_before = _load()
     rows, protocol = [], {}
     for s in sizes:

@@ -50,7 +50,7 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
                    min_run_time: float = 0.1, impls=("loop", "hoisted", "fast"),
                    graphed: bool | None = None, protocol: bool = False, twin: bool = False,
                    budget_s: float | None = 120.0, seed: int = 0, timing: dict | None = None,
-                   ) -> list[dict]:
+                   max_load: float | None = None) -> list[dict]:
     """Times seqlib.LSTM's impls and torch.nn.LSTM at one size (benchmarks/rnn_speed.py's core).
 
     Everything goes through `seqlib.perf.timing.compare` on ``threads`` threads: the forward (under
@@ -69,7 +69,8 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
     "torch.nn.LSTM (copy)", a second `torch.nn.LSTM` with the same weights, timed forward +
     backward: its ratio to torch.nn.LSTM is an A-vs-A calibration that should read "about the
     same". ``timing``, if given a dict, receives the timing result (rounds kept, dropped,
-    skipped). Rows with no clean rounds have NaN times and ratios.
+    skipped). ``max_load``: the load above which a round is dropped (default: the cores + 0.5).
+    Rows with no clean rounds have NaN times and ratios.
     """
     device, impls = torch.device(device), list(impls)
     B, T, I, H = size["B"], size["T"], size["I"], size["H"]
@@ -97,10 +98,10 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
     named = {f"{n} {k}": f for (n, k), f in fns.items()}
     if protocol:
         res = paired(named, threads=threads, rounds=max(rounds, 10), min_run_time=min_run_time,
-                     device=device, budget_s=budget_s, seed=seed)
+                     device=device, budget_s=budget_s, seed=seed, max_load=max_load)
     else:
         res = compare(named, threads=threads, rounds=rounds, min_run_time=min_run_time,
-                      device=device, budget_s=budget_s, seed=seed)
+                      device=device, budget_s=budget_s, seed=seed, max_load=max_load)
     if timing is not None:
         timing.update(res)
     names = list(dict.fromkeys(n for n, _ in fns))
