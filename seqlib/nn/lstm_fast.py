@@ -168,7 +168,8 @@ def cpp_extension():
 
             verify_ninja_availability()
             src = Path(__file__).resolve().parent / "csrc" / "lstm_loop.cpp"
-            mod = load(name="seqlib_lstm_loop", sources=[str(src)], extra_cflags=["-O3"],
+            mod = load(name="seqlib_lstm_loop", sources=[str(src)],
+                       extra_cflags=["-O3", "-march=native"],
                        verbose=False)
             _CPP = (mod, None)
         except Exception as e:  # no compiler, no ninja, no headers: say which
