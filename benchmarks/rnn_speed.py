@@ -4,11 +4,16 @@
     python benchmarks/rnn_speed.py --threads 1        # one thread count
     python benchmarks/rnn_speed.py --device cuda      # adds the GPU size (B=64, T=256, I=256, H=512)
 
-All timing goes through `seqlib.perf.timing.compare` (via `seqlib.perf.lstm_speed.benchmark_lstm`): the
-implementations take turns for --rounds rounds, each round the median of a blocked_autorange of
---min-run-time seconds; the table shows the median over rounds with its interquartile range and
-the median of the per-round ratios to torch.nn.LSTM (oneDNN's fused LSTM on the CPU, cuDNN on
-CUDA). The JSON written to benchmarks/results/rnn_speed_<device>_<date>.json holds every round,
+All timing goes through `seqlib.perf.timing.paired` (via `seqlib.perf.lstm_speed.benchmark_lstm`),
+the book's protocol for a timing claim: the implementations take turns in a random order for
+--rounds (>= 10) rounds, each function at least 10 calls and --min-run-time seconds per round;
+a round taken while the load average exceeds the cores is dropped and counted; a multi-thread
+run is skipped, with the reason, when the cores are busy. The table shows the median over rounds
+with its interquartile range and the median of the per-round ratios to torch.nn.LSTM (oneDNN's
+fused LSTM on the CPU, cuDNN on CUDA) with its bootstrap 95% interval; a row "torch.nn.LSTM
+(copy)" (the same weights) is the A-vs-A calibration. Every row is sanity-checked
+(`lstm_speed.sanity`: forward + backward slower than forward, 2 threads not far slower than 1):
+a failed row is marked INVALID, and the JSON keeps its problems. The JSON written to benchmarks/results/rnn_speed_<device>_<date>.json holds every round,
 the machine (`seqlib.device.machine_info`), the load average before and after, the counted FLOPs
 and the provenance (date, commit, command). On CUDA a row "fast+graph" times impl="fast" captured
 with seqlib.nn.lstm_fast.cuda_graphed.
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import torch
 
-from seqlib.perf.lstm_speed import SIZES, benchmark_lstm
+from seqlib.perf.lstm_speed import SIZES, benchmark_lstm, sanity
+from seqlib.perf.timing import describe_ratio, protocol_text
 from seqlib.book.records import _commit
 from seqlib.io import atomic_write_text
 from seqlib.perf.roofline import lstm_flops
@@ -40,10 +46,12 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--sizes", default=None, help="comma list of " + ", ".join(SIZES) +
                    " (default: cpu on CPU, cpu,h100 on CUDA)")
-    p.add_argument("--impls", default="loop,hoisted,fast")
-    p.add_argument("--rounds", type=int, default=7, help="round-robin timing rounds")
+    p.add_argument("--impls", default="loop,hoisted,fast,cpp",
+                   help="cpp is left out, with the reason, where it cannot be compiled")
+    p.add_argument("--rounds", type=int, default=10, help="timing rounds (at least 10)")
     p.add_argument("--min-run-time", type=float, default=0.2,
-                   help="seconds of blocked_autorange per function and round")
+                   help="seconds per function and round (and at least 10 calls)")
+    p.add_argument("--budget", type=float, default=300.0, help="seconds at most per timing")
     p.add_argument("--threads", default="1,2", help="comma list of torch thread counts")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     args = p.parse_args(argv)
@@ -51,30 +59,48 @@ def main(argv=None):
     sizes = (args.sizes or ("cpu,h100" if device.type == "cuda" else "cpu")).split(",")
     threads = [int(t) for t in args.threads.split(",")]
     impls = args.impls.split(",")
+    if "cpp" in impls:
+        from seqlib.nn.lstm_fast import cpp_extension
+        mod, why = cpp_extension()
+        if mod is None:
+            print(f"impl cpp left out: {why}")
+            impls.remove("cpp")
     load_before = _load()
-    rows = []
+    rows, protocol = [], {}
     for s in sizes:
         for n in threads:
+            info = {}
             for r in benchmark_lstm(SIZES[s], device, threads=n, rounds=args.rounds,
-                                    min_run_time=args.min_run_time, impls=impls):
+                                    min_run_time=args.min_run_time, impls=impls, protocol=True,
+                                    twin=True, budget_s=args.budget, timing=info):
                 B, T, I, H = r["B"], r["T"], r["I"], r["H"]
                 r["gflop_fwd"] = lstm_flops(B, T, I, H, backward=False) / 1e9
                 r["gflop_fwd_bwd"] = lstm_flops(B, T, I, H) / 1e9
+                r["fwd_bwd_interval"] = describe_ratio(r.get("fwd_bwd_ratios", []))
                 rows.append(r)
+            protocol[f"{s}, {n} threads"] = {k: info.get(k) for k in (
+                "rounds", "rounds_asked", "dropped", "dropped_loads", "loads", "skipped",
+                "budget_hit", "gave_up", "max_load", "elapsed_s")}
+            print(f"{s}, {n} thread(s): {protocol_text(info)}")
+    problems = sanity(rows)
     load_after = _load()
     print(f"{describe_machine(machine_info(device))}; load average before {load_before}, "
           f"after {load_after}")
-    print(f"median over {args.rounds} rounds (each the median of a {args.min_run_time} s "
-          "blocked_autorange), IQR over rounds, ratio = median of per-round ratios to torch.nn.LSTM")
-    print(f"{'impl':>14} {'thr':>3} {'B':>4} {'T':>4} {'I':>4} {'H':>4} {'fwd ms':>9} {'IQR':>7} "
-          f"{'ratio':>6} {'fwd+bwd ms':>11} {'IQR':>7} {'ratio':>6} {'GFLOP/s':>8}")
+    print("median over the clean rounds, IQR over rounds, ratio = median of per-round ratios to "
+          "torch.nn.LSTM [bootstrap 95% interval]")
+    print(f"{'impl':>20} {'thr':>3} {'B':>4} {'T':>4} {'I':>4} {'H':>4} {'fwd ms':>9} {'IQR':>7} "
+          f"{'ratio':>6} {'fwd+bwd ms':>11} {'IQR':>7} {'ratio':>6} {'GFLOP/s':>8} interval")
     for r in rows:
+        if "fwd_bwd_ms" not in r:
+            continue
         f = (f"{r['fwd_ms']:9.2f} {r['fwd_iqr_ms']:7.2f} {r['fwd_ratio']:6.2f}" if "fwd_ms" in r
              else f"{'-':>9} {'-':>7} {'-':>6}")
         rate = r["gflop_fwd_bwd"] / r["fwd_bwd_ms"] * 1e3
-        print(f"{r['impl']:>14} {r['threads']:3d} {r['B']:4d} {r['T']:4d} {r['I']:4d} {r['H']:4d} "
+        iv = r["fwd_bwd_interval"]
+        flag = "" if r["valid"] else "  INVALID: " + "; ".join(r["problems"])
+        print(f"{r['impl']:>20} {r['threads']:3d} {r['B']:4d} {r['T']:4d} {r['I']:4d} {r['H']:4d} "
               f"{f} {r['fwd_bwd_ms']:11.2f} {r['fwd_bwd_iqr_ms']:7.2f} {r['fwd_bwd_ratio']:6.2f} "
-              f"{rate:8.1f}")
+              f"{rate:8.1f} [{iv['lo']:.2f}, {iv['hi']:.2f}] {iv['words']}{flag}")
     now = dt.datetime.now(dt.timezone.utc)
     record = {
         "device": describe_machine(machine_info(device)),
@@ -85,9 +111,12 @@ def main(argv=None):
         "commit": _commit(),
         "command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
         "rounds": args.rounds, "min_run_time": args.min_run_time, "threads": threads,
-        "statistic": ("seqlib.perf.timing.compare: per round the median of a blocked_autorange; ms = "
-                      "median over rounds, IQR over rounds; ratio = median over rounds of the "
-                      "per-round ratio impl / torch.nn.LSTM"),
+        "statistic": ("seqlib.perf.timing.paired: random order per round, >= 10 calls per "
+                      "function and round, load-gated rounds dropped; ms = median over the clean "
+                      "rounds, IQR over rounds; ratio = median over rounds of the per-round ratio "
+                      "impl / torch.nn.LSTM, with a bootstrap 95% interval"),
+        "protocol": protocol, "sanity_problems": problems,
+        "valid": not problems,
         "load_average_before": load_before, "load_average_after": load_after,
         "cpu_count": os.cpu_count(),
         "rows": rows,

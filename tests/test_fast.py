@@ -10,7 +10,18 @@ import seqlib
 from seqlib.nn.lstm_fast import LSTMFunction, lstm_direction_fast
 
 I, H, B, T = 3, 4, 3, 5
-IMPLS = ["hoisted", "fast"]
+IMPLS = ["hoisted", "fast", "cpp"]
+
+
+@pytest.fixture(autouse=True)
+def _cpp_or_skip(request):
+    """impl="cpp" needs the compiled time loop: skipped, with the reason, where it cannot build."""
+    spec = getattr(request.node, "callspec", None)
+    if spec is not None and spec.params.get("impl") == "cpp":
+        from seqlib.nn.lstm_fast import cpp_extension
+        mod, why = cpp_extension()
+        if mod is None:
+            pytest.skip(why)
 CONFIGS = [
     dict(num_layers=L, bidirectional=bi, batch_first=bf, bias=bias)
     for L, bi, bf, bias in itertools.product([1, 2], [False, True], [False, True], [True, False])
@@ -140,7 +151,7 @@ def test_fast_direction_ignores_padding_values():
 
 
 def test_bad_impl_fails_early():
-    with pytest.raises(ValueError, match=r"LSTM: expected impl to be one of \('loop', 'hoisted', 'fast'\), got 'cudnn'"):
+    with pytest.raises(ValueError, match=r"LSTM: expected impl to be one of \('loop', 'hoisted', 'fast', 'cpp'\), got 'cudnn'"):
         seqlib.LSTM(I, H, impl="cudnn")
     model = seqlib.LSTM(I, H)
     model.impl = "Fast"
@@ -167,8 +178,8 @@ def test_benchmark_rows_and_op_counts():
     for r in rows:
         assert r["threads"] == 1 and len(r["fwd_rounds_ms"]) == 2 and r["fwd_iqr_ms"] >= 0
         assert r["fwd_ms"] > 0 and r["fwd_bwd_ms"] > 0
-        assert r["fwd_bwd_ratio"] == sorted(r["fwd_bwd_ratios"])[0] + (
-            sorted(r["fwd_bwd_ratios"])[1] - sorted(r["fwd_bwd_ratios"])[0]) / 2
+        lo, hi = sorted(r["fwd_bwd_ratios"])
+        assert r["fwd_bwd_ratio"] == pytest.approx((lo + hi) / 2, rel=1e-12)  # median of two
     x = torch.randn(8, 2, 3)
     n = {impl: count_ops(lambda: seqlib.LSTM(3, 4, impl=impl)(x)) for impl in ("loop", "fast")}
     assert n["fast"] < 0.8 * n["loop"], n
@@ -195,3 +206,67 @@ def test_roofline_helpers():
         lstm_flops(2, 0, 3, 4)
     rows = profile_ops(lambda: torch.randn(8, 8) @ torch.randn(8, 8), threads=1, top=2, runs=2)
     assert len(rows) == 3 and abs(sum(r["share"] for r in rows) - 1) < 1e-6
+
+
+def test_benchmark_protocol_twin_and_sanity():
+    from seqlib.perf.lstm_speed import benchmark_lstm, sanity
+    info = {}
+    rows = benchmark_lstm(dict(B=2, T=3, I=3, H=4), threads=1, rounds=10, min_run_time=0.0,
+                          impls=["fast"], protocol=True, twin=True, timing=info)
+    assert [r["impl"] for r in rows] == ["fast", "torch.nn.LSTM", "torch.nn.LSTM (copy)"]
+    assert info["skipped"] is None and all(t["calls"] >= 10 for t in info["times"].values())
+    assert "fwd_ms" not in rows[-1] and len(rows[-1]["fwd_bwd_ratios"]) == info["rounds"]
+    # the sanity checks fire on a bad record and pass a good one
+    good = [dict(impl="x", B=1, T=1, I=1, H=1, threads=1, fwd_ms=1.0, fwd_bwd_ms=3.0),
+            dict(impl="x", B=1, T=1, I=1, H=1, threads=2, fwd_ms=0.8, fwd_bwd_ms=2.5)]
+    assert sanity(good) == [] and all(r["valid"] for r in good)
+    bad = [dict(impl="x", B=1, T=1, I=1, H=1, threads=1, fwd_ms=2.0, fwd_bwd_ms=1.5),
+           dict(impl="x", B=1, T=1, I=1, H=1, threads=2, fwd_ms=60.0, fwd_bwd_ms=90.0)]
+    problems = sanity(bad)
+    assert not bad[0]["valid"] and "not slower than forward" in bad[0]["problems"][0]
+    assert not bad[1]["valid"] and any("far slower than at 1" in p for p in bad[1]["problems"])
+    assert len(problems) == 3
+
+
+def test_roofline_hierarchy_helpers(monkeypatch):
+    from seqlib.perf import roofline
+    g = roofline.gemm_peak(1, shapes=((64, 32, 48),), min_run_time=0.01)
+    libs = {r["library"] for r in g["rows"]}
+    assert "mkl" in libs and g["gflops"] == max(r["gflops"] for r in g["rows"]) > 0
+    caches = roofline.cache_sizes()
+    assert all(isinstance(v, int) and v > 0 for v in caches.values())
+    t = roofline.theoretical_peak(2)
+    assert t is None or t["gflops"] == pytest.approx(2 * roofline.theoretical_peak(1)["gflops"])
+    pts = [{"name": "a", "gflops": 50.0}, {"name": "b", "gflops": 120.0}]
+    assert roofline.above_roof(pts, 100.0) == ["b: 120 GFLOP/s above the roof of 100"]
+    assert roofline.above_roof(pts, 130.0) == []
+
+
+def test_cpp_function_gradcheck_and_matches_fast():
+    from seqlib.nn.lstm_fast import LSTMCppFunction, cpp_extension
+    if cpp_extension()[0] is None:
+        pytest.skip(cpp_extension()[1])
+    g = torch.Generator().manual_seed(0)
+    args = [torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True)
+            for s in [(4, 2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,)]]
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a), args)
+    last = torch.tensor([3, 1])
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a, last), args)
+    assert torch.autograd.gradcheck(lambda *a: LSTMCppFunction.apply(*a, None)[2], args[:5])
+    for extra in ((), (last,)):
+        a = [t.detach().clone().requires_grad_() for t in args]
+        b = [t.detach().clone().requires_grad_() for t in args]
+        outs_a = LSTMCppFunction.apply(*a, *extra)
+        outs_b = LSTMFunction.apply(*b, *extra)
+        sum(o.sum() * (k + 1) for k, o in enumerate(outs_a)).backward()
+        sum(o.sum() * (k + 1) for k, o in enumerate(outs_b)).backward()
+        for u, v in zip([*outs_a, *(t.grad for t in a)], [*outs_b, *(t.grad for t in b)]):
+            assert_close(u, v)
+
+
+def test_cpp_unavailable_says_why(monkeypatch):
+    from seqlib.nn import lstm_fast
+    monkeypatch.setattr(lstm_fast, "_CPP", (None, "no compiled time loop here (test)"))
+    model = seqlib.LSTM(I, H, impl="cpp")
+    with pytest.raises(RuntimeError, match=r"impl='cpp' needs the compiled time loop: no compiled"):
+        model(torch.randn(T, B, I))

@@ -73,7 +73,8 @@ class LSTM(RecurrentBase):
         dropout: between layers (default 0).  bidirectional: default False.
         impl: how the layers run, same parameters and results (see `seqlib.nn.lstm_fast`): "loop"
             (default, the cell step by step), "hoisted" (input projection for all steps in one
-            GEMM), "fast" (hoisted, in-place gate math and a hand-written backward).
+            GEMM), "fast" (hoisted, in-place gate math and a hand-written backward), "cpp"
+            ("fast" with its time loops compiled in C++; needs g++ and ninja).
     Inputs: input, (h0, c0)
         input (T, B, I), (B, T, I) with batch_first, (T, I) unbatched, or a PackedSequence.
         h0, c0 (L*D, B, H) or (L*D, H) unbatched; zeros if omitted. A single Tensor is an error.
@@ -102,8 +103,9 @@ class LSTM(RecurrentBase):
         return fast.lstm_step(xw, state, w_hh, b_hh)
 
     def _run_direction(self, seq, state, weights, lengths):
-        if fast.check_impl("LSTM", self.impl) == "fast":
-            return fast.lstm_direction_fast(seq, state, weights, lengths)
+        impl = fast.check_impl("LSTM", self.impl)
+        if impl in ("fast", "cpp"):
+            return fast.lstm_direction_fast(seq, state, weights, lengths, cpp=impl == "cpp")
         return super()._run_direction(seq, state, weights, lengths)
 
     def extra_repr(self) -> str:

@@ -10,6 +10,10 @@
   backward run only the recurrent GEMM and the pointwise gate math, in place, into buffers
   allocated once for all T steps; autograd sees ONE node per layer and direction, and the weight
   gradients become one GEMM each over all T steps after the backward loop.
+* ``"cpp"`` (`LSTMCppFunction`): ``"fast"`` with the time loop itself in C++ (`csrc/lstm_loop.cpp`,
+  compiled on first use with `torch.utils.cpp_extension` and cached): per step one ATen GEMM and
+  one fused pass over the gates, forward and backward, so no Python runs per step. Where no
+  compiler or ninja is found, `cpp_extension()` says why and impl="cpp" raises with that reason.
 * on CUDA, `cuda_graphed` captures the whole forward and backward of a module (every kernel of
   the T-step loop) once and replays it with one launch.
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IMPLS = ("loop", "hoisted", "fast")
+IMPLS = ("loop", "hoisted", "fast", "cpp")
 
 
 def check_impl(module: str, impl) -> str:
@@ -148,8 +152,101 @@ class LSTMFunction(torch.autograd.Function):
         return dx, dh, dc, dw_ih, dw_hh, db, None
 
 
-def lstm_direction_fast(seq, state, weights, lengths=None):
-    """Drop-in for `RecurrentBase._run_direction` with `LSTMFunction`: seq (T, B, I) -> (T, B, H), (h, c).
+_CPP: tuple | None = None  # (module or None, reason or None), once per process
+
+
+def cpp_extension():
+    """The compiled time loop: (module, None), or (None, why it is not available). Compiled on
+    the first call with `torch.utils.cpp_extension.load` (g++ and ninja; cached on disk by torch,
+    so later processes only load it)."""
+    global _CPP
+    if _CPP is None:
+        try:
+            from pathlib import Path
+
+            from torch.utils.cpp_extension import load, verify_ninja_availability
+
+            verify_ninja_availability()
+            src = Path(__file__).resolve().parent / "csrc" / "lstm_loop.cpp"
+            mod = load(name="seqlib_lstm_loop", sources=[str(src)],
+                       extra_cflags=["-O3", "-march=native"],
+                       verbose=False)
+            _CPP = (mod, None)
+        except Exception as e:  # no compiler, no ninja, no headers: say which
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            _CPP = (None, f"no compiled time loop here ({type(e).__name__}: {first})")
+    return _CPP
+
+
+def _cpp():
+    mod, why = cpp_extension()
+    if mod is None:
+        raise RuntimeError(f"LSTM: impl='cpp' needs the compiled time loop: {why}")
+    return mod
+
+
+class LSTMCppFunction(torch.autograd.Function):
+    """`LSTMFunction` with both time loops in C++ (`csrc/lstm_loop.cpp`): the same arguments,
+    results and gradients. The hoisted input GEMM and the weight-gradient GEMMs stay one call each
+    (they are not per step)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b, last=None):
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        x2 = x.reshape(T * B, I)
+        # the hoisted input projection, one GEMM: (T*B, I) @ (I, 4H) -> (T*B, 4H)
+        gates = torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()
+        gates = gates.view(T, B, 4 * H).contiguous()  # overwritten in C++ with the activations
+        hs, cs, tcs = _cpp().forward_loop(gates, h0, c0, w_hh.contiguous())  # (T+1, B, H) x2, (T, B, H)
+        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs, last)
+        ctx.has_bias = b is not None
+        ctx.set_materialize_grads(False)
+        if last is None:
+            return hs[1:], hs[T].clone(), cs[T].clone()
+        batch = torch.arange(B, device=x.device)
+        return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dhs, dh_n, dc_n):
+        x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        dhs = torch.zeros_like(tcs) if dhs is None else dhs.contiguous()  # (T, B, H)
+        dcs = None  # (T, B, H): dL/dc_t from outside, when sequences end at different steps
+        if last is not None:
+            batch = torch.arange(B, device=x.device)
+            if dh_n is not None:
+                dhs = dhs.index_put((last, batch), dh_n, accumulate=True)
+            if dc_n is not None:
+                dcs = torch.zeros_like(tcs)
+                dcs[last, batch] = dc_n
+        dh = dhs[T - 1]
+        if last is None and dh_n is not None:
+            dh = dh + dh_n
+        if dcs is not None:
+            dc = dcs[T - 1]
+        else:
+            dc = dc_n if dc_n is not None and last is None else torch.zeros_like(dh)
+        dG, dh0, dc0 = _cpp().backward_loop(gates, cs, tcs, dhs, dcs, dh, dc, w_hh.contiguous(),
+                                            bool(ctx.needs_input_grad[1]))
+        dG2 = dG.view(T * B, 4 * H)
+        dx = dw_ih = dw_hh = db = None
+        if ctx.needs_input_grad[0]:
+            dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
+        if ctx.needs_input_grad[3]:
+            dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I)
+        if ctx.needs_input_grad[4]:
+            dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
+        if ctx.has_bias and ctx.needs_input_grad[5]:
+            db = dG2.sum(0)  # (4H,)
+        return dx, (dh0 if ctx.needs_input_grad[1] else None), dc0, dw_ih, dw_hh, db, None
+
+
+def lstm_direction_fast(seq, state, weights, lengths=None, cpp: bool = False):
+    """Drop-in for `RecurrentBase._run_direction` with `LSTMFunction` (or, with ``cpp``,
+    `LSTMCppFunction`): seq (T, B, I) -> (T, B, H), (h, c).
 
     With lengths (packed input), steps past a sequence's end only compute values nobody reads: the
     outputs there are zeroed and the final state is taken at each sequence's last step, so their
@@ -158,7 +255,8 @@ def lstm_direction_fast(seq, state, weights, lengths=None):
     w_ih, w_hh, b_ih, b_hh = weights
     b = None if b_ih is None else b_ih + b_hh  # autograd hands both biases the same gradient
     last = None if lengths is None else (lengths - 1).to(seq.device)  # (B,)
-    hs, h_n, c_n = LSTMFunction.apply(seq, state[0], state[1], w_ih, w_hh, b, last)  # (T, B, H), 2 x (B, H)
+    fn = LSTMCppFunction if cpp else LSTMFunction
+    hs, h_n, c_n = fn.apply(seq, state[0], state[1], w_ih, w_hh, b, last)  # (T, B, H), 2 x (B, H)
     if lengths is None:
         return hs, (h_n, c_n)
     T = hs.size(0)

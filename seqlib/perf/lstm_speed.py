@@ -9,7 +9,7 @@ import torch
 
 from seqlib.nn.lstm import LSTM
 from seqlib.nn.lstm_fast import cuda_graphed
-from seqlib.perf.timing import compare, ratios
+from seqlib.perf.timing import compare, paired, ratios
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -48,7 +48,9 @@ def lstm_timing_fns(model, x):
 
 def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 5,
                    min_run_time: float = 0.1, impls=("loop", "hoisted", "fast"),
-                   graphed: bool | None = None) -> list[dict]:
+                   graphed: bool | None = None, protocol: bool = False, twin: bool = False,
+                   budget_s: float | None = 120.0, seed: int = 0, timing: dict | None = None,
+                   max_load: float | None = None) -> list[dict]:
     """Times seqlib.LSTM's impls and torch.nn.LSTM at one size (benchmarks/rnn_speed.py's core).
 
     Everything goes through `seqlib.perf.timing.compare` on ``threads`` threads: the forward (under
@@ -60,6 +62,15 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
     Rows: impl, B, T, I, H, threads, and for kind in fwd, fwd_bwd: <kind>_ms (median over
     rounds), <kind>_iqr_ms, <kind>_rounds_ms, <kind>_ratio (median of the per-round ratios to
     torch.nn.LSTM, paired by round) and <kind>_ratios (those ratios).
+
+    ``protocol=True`` times through `seqlib.perf.timing.paired` instead (the claim protocol: at
+    least 10 rounds of at least 10 calls in random order, load-gated rounds dropped, the
+    multi-thread run skipped when the cores are busy); ``twin=True`` adds a row
+    "torch.nn.LSTM (copy)", a second `torch.nn.LSTM` with the same weights, timed forward +
+    backward: its ratio to torch.nn.LSTM is an A-vs-A calibration that should read "about the
+    same". ``timing``, if given a dict, receives the timing result (rounds kept, dropped,
+    skipped). ``max_load``: the load above which a round is dropped (default: the cores + 0.5).
+    Rows with no clean rounds have NaN times and ratios.
     """
     device, impls = torch.device(device), list(impls)
     B, T, I, H = size["B"], size["T"], size["I"], size["H"]
@@ -81,8 +92,18 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
             (out.sum() + h.sum() + c.sum()).backward()
 
         fns[("fast+graph", "fwd_bwd")] = graph_fwd_bwd
-    res = compare({f"{n} {k}": f for (n, k), f in fns.items()}, threads=threads, rounds=rounds,
-                  min_run_time=min_run_time, device=device)
+    if twin:
+        copy_ = copy.deepcopy(models["torch.nn.LSTM"])
+        fns[("torch.nn.LSTM (copy)", "fwd_bwd")] = lstm_timing_fns(copy_, x)["fwd_bwd"]
+    named = {f"{n} {k}": f for (n, k), f in fns.items()}
+    if protocol:
+        res = paired(named, threads=threads, rounds=max(rounds, 10), min_run_time=min_run_time,
+                     device=device, budget_s=budget_s, seed=seed, max_load=max_load)
+    else:
+        res = compare(named, threads=threads, rounds=rounds, min_run_time=min_run_time,
+                      device=device, budget_s=budget_s, seed=seed, max_load=max_load)
+    if timing is not None:
+        timing.update(res)
     names = list(dict.fromkeys(n for n, _ in fns))
     rows = []
     for name in names:
@@ -94,10 +115,36 @@ def benchmark_lstm(size: dict, device="cpu", *, threads: int = 1, rounds: int = 
             t = res["times"][key]
             r = ratios(res, key, f"torch.nn.LSTM {kind}")
             row.update({f"{kind}_ms": t["median_ms"], f"{kind}_iqr_ms": t["iqr_ms"],
-                        f"{kind}_rounds_ms": t["rounds_ms"], f"{kind}_ratio": statistics.median(r),
+                        f"{kind}_rounds_ms": t["rounds_ms"],
+                        f"{kind}_ratio": statistics.median(r) if r else float("nan"),
                         f"{kind}_ratios": r})
         rows.append(row)
     return rows
+
+
+def sanity(rows: list[dict], far: float = 1.5) -> list[str]:
+    """Checks every timing row of `benchmark_lstm` (rows of several thread counts together) and
+    marks each with ``valid`` and ``problems``; returns all problems. A row fails when its
+    forward + backward is not slower than its forward alone (the backward does more work than the
+    forward), or when its time at more threads is more than ``far`` times its time at one thread
+    (the threads waited on something else). A failed row is not a result."""
+    problems = []
+    one = {(r["impl"], r["B"], r["T"], r["I"], r["H"]): r for r in rows if r["threads"] == 1}
+    for r in rows:
+        bad = []
+        f, fb = r.get("fwd_ms"), r.get("fwd_bwd_ms")
+        if f is not None and fb is not None and fb == fb and f == f and fb <= f:
+            bad.append(f"forward + backward ({fb:.3g} ms) not slower than forward ({f:.3g} ms)")
+        base = one.get((r["impl"], r["B"], r["T"], r["I"], r["H"]))
+        if r["threads"] > 1 and base is not None:
+            for kind in ("fwd", "fwd_bwd"):
+                a, b = base.get(f"{kind}_ms"), r.get(f"{kind}_ms")
+                if a is not None and b is not None and a == a and b == b and b > far * a:
+                    bad.append(f"{kind} at {r['threads']} threads ({b:.3g} ms) far slower than at "
+                               f"1 ({a:.3g} ms)")
+        r["valid"], r["problems"] = not bad, bad
+        problems += [f"{r['impl']} ({r['threads']} threads): {p}" for p in bad]
+    return problems
 
 
 def count_ops(fn) -> int:
