@@ -134,3 +134,88 @@ def sample_words(words, n: int, seed: int = 0) -> list[str]:
         return list(words)
     keep = set(random.Random(seed).sample(list(words), n))
     return [w for w in words if w in keep]
+
+
+def unpack(values: dict) -> dict:
+    """The per-word lists of a `runs.g2p_eval` record's values: words, references (lists of
+    phone lists), twin flags, the letter baseline's outputs, and per model its greedy and beam
+    outputs (phone lists), and for the attention model the most-attended letter of each greedy
+    step and the reference aligner's letter of each of those phones."""
+    back = {c: p for p, c in values["alphabet"].items()}
+    phones = lambda s: [back[c] for c in s]  # noqa: E731
+    digits = lambda s: [int(c, 36) for c in s]  # noqa: E731
+    out = {
+        "words": values["words"].split("|"),
+        "references": [[phones(r) for r in rs.split("/")] for rs in values["references"].split("|")],
+        "twin": [c == "1" for c in values["twin_in_train"]],
+        "letter_baseline": [phones(s) for s in values["letter_baseline"].split("|")],
+        "aligned": [digits(s) for s in values["aligner"]["attention_greedy_aligned"].split("|")],
+        "models": {},
+    }
+    for name, m in values["models"].items():
+        out["models"][name] = {k: [phones(s) for s in m[k].split("|")] for k in ("greedy", "beam")}
+        if "attention_argmax_greedy" in m:
+            out["models"][name]["argmax"] = [digits(s) for s in m["attention_argmax_greedy"].split("|")]
+    return out
+
+
+def off_diagonal_agreement(attended, aligned, n_letters) -> list[float]:
+    """Per word with at least one step whose reference letter (`aligned`) is not the
+    position-only letter (`diagonal`): the fraction of those steps whose `attended` letter is the
+    reference letter. attended, aligned: per word, a letter index per output phone."""
+    out = []
+    for att, ref, m in zip(attended, aligned, n_letters):
+        pos = diagonal(len(ref), m) if ref else []
+        steps = [(a, r) for a, r, p in zip(att, ref, pos) if r != p]
+        if steps:
+            out.append(sum(a == r for a, r in steps) / len(steps))
+    return out
+
+
+def exact_agreement(attended, aligned) -> float:
+    """Pooled over all steps: the fraction whose attended letter is the reference letter."""
+    hits = sum(a == r for att, ref in zip(attended, aligned) for a, r in zip(att, ref))
+    return hits / max(sum(len(ref) for ref in aligned), 1)
+
+
+class Vocabs:
+    """The source and target vocabularies of a saved model, with `PairData`'s encode/decode, so
+    `seqlib.train.seq2seq.decode` and `sequence_logprob` run on a loaded model's own vocabularies."""
+
+    def __init__(self, src_vocab: list, tgt_vocab: list):
+        self.src_vocab, self.tgt_vocab = list(src_vocab), list(tgt_vocab)
+
+    def encode(self, sources):
+        from seqlib.data.pairs import encode_sources
+        return encode_sources(sources, self.src_vocab)
+
+    def decode(self, ids):
+        from seqlib.tokens import EOS, PAD
+        out = []
+        for row in ids.tolist():
+            toks = []
+            for i in row:
+                if i == EOS:
+                    break
+                if i != PAD:
+                    toks.append(self.tgt_vocab[i])
+            out.append(toks)
+        return out
+
+
+def marked(pred, refs) -> str:
+    """The prediction with its errors against the closest reference called out: a wrong phone as
+    [PRED>REF], a missing one as [+REF], an extra one as [-PRED]; a right one plain."""
+    import difflib
+    _, ref = closest_reference(pred, refs)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=pred, b=ref, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += pred[i1:i2]
+        elif op == "replace":
+            out.append("[" + " ".join(pred[i1:i2]) + ">" + " ".join(ref[j1:j2]) + "]")
+        elif op == "delete":
+            out.append("[-" + " ".join(pred[i1:i2]) + "]")
+        else:
+            out.append("[+" + " ".join(ref[j1:j2]) + "]")
+    return " ".join(out)
