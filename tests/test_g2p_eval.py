@@ -97,3 +97,15 @@ def test_committed_eval_record_is_complete():
     att = u["models"]["g2p_attention"]
     assert all(len(a) == len(g) == len(r) for a, g, r in zip(att["argmax"], att["greedy"], u["aligned"]))
     assert rec["provenance"]["split_fingerprint"] == v["split"] and rec["status"] == "done"
+
+
+def test_g2p_eval_dry_run_writes_a_complete_record_outside_the_book(capsys):
+    from runs import g2p_eval
+
+    before = sorted((ROOT / "chapters" / "results" / "06_attention").iterdir())
+    path = g2p_eval.main(["--dry-run"])
+    assert sorted((ROOT / "chapters" / "results" / "06_attention").iterdir()) == before
+    rec = json.loads(Path(path).read_text())
+    u = ge.unpack(rec["values"])
+    assert len(u["words"]) == 60 and rec["provenance"]["command"].endswith("--dry-run")
+    assert path.parent != ROOT / "chapters" / "results" / "06_attention"
