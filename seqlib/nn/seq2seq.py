@@ -249,3 +249,38 @@ def load_seq2seq(path) -> tuple[Seq2Seq, dict]:
                     **{k: v for k, v in config.items() if k not in ("src_vocab", "tgt_vocab")})
     model.load_state_dict(state["state_dict"])
     return model.eval(), {k: state[k] for k in ("config", "src_vocab", "tgt_vocab", "meta")}
+
+
+class TransformerDecoderModel(nn.Module):
+    r"""A Transformer decoder over the same encoder memory: the control for "still sequential".
+
+    Target embeddings plus learned positions go through `torch.nn.TransformerDecoder` (causal
+    self-attention, cross-attention to the encoder outputs); a linear layer gives the logits.
+    Under teacher forcing all U positions are computed at once (no step waits for another);
+    greedy decoding still runs U steps, each over the prefix so far.
+
+    Args:
+        src_vocab, tgt_vocab, embed_dim (E = d_model), hidden_size (encoder H; memory M = 2H is
+        projected to E), layers, heads, max_len (positions).
+    Shapes: forward(src (B, T), src_lengths (B,), tgt_in (B, U)) -> logits (B, U, V).
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int = 64, hidden_size: int = 128,
+                 layers: int = 2, heads: int = 4, max_len: int = 256):
+        super().__init__()
+        self.encoder = Encoder(src_vocab, embed_dim, hidden_size, "gru", True, "torch")
+        self.memory_proj = nn.Linear(self.encoder.output_size, embed_dim)  # (M) -> (E)
+        self.tgt_embed = nn.Embedding(tgt_vocab, embed_dim, padding_idx=PAD)
+        self.pos = nn.Embedding(max_len, embed_dim)
+        layer = nn.TransformerDecoderLayer(embed_dim, heads, 4 * embed_dim, dropout=0.0, batch_first=True)
+        self.decoder = nn.TransformerDecoder(layer, layers)
+        self.out = nn.Linear(embed_dim, tgt_vocab)
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        outputs, _, mask = self.encoder(src, src_lengths)
+        memory = self.memory_proj(outputs)  # (B, T, M) -> (B, T, E)
+        U = tgt_in.size(1)
+        x = self.tgt_embed(tgt_in) + self.pos(torch.arange(U, device=tgt_in.device))  # (B, U, E)
+        causal = nn.Transformer.generate_square_subsequent_mask(U, device=tgt_in.device)  # (U, U)
+        h = self.decoder(x, memory, tgt_mask=causal, tgt_is_causal=True, memory_key_padding_mask=mask)
+        return self.out(h)  # (B, U, E) @ (E, V) -> (B, U, V)

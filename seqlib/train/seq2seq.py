@@ -182,3 +182,31 @@ def diagonal_agreement(weights: torch.Tensor, src_lengths, out_lengths) -> tuple
             hits += abs(int(w[i, :m].argmax()) - diag) <= 1
             total += 1
     return hits, total
+
+
+def train_step_fn(model, src: torch.Tensor, src_lengths: torch.Tensor, target_len: int, seed: int = 0):
+    """A closure running one teacher-forced training step (forward, loss, backward) of `model`
+    (a `Seq2Seq` or a `TransformerDecoderModel`) on random targets of `target_len` tokens, for
+    timing. Gradients are dropped after each call."""
+    g = torch.Generator().manual_seed(seed)
+    V = model.out.out_features
+    tgt = torch.randint(3, V, (src.size(0), target_len + 1), generator=g)  # (B, U+1)
+    tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        seq2seq_loss(model(src, src_lengths, tgt_in), tgt_out).backward()
+
+    return step
+
+
+@torch.no_grad()
+def transformer_greedy_steps(model, src: torch.Tensor, src_lengths: torch.Tensor,
+                             steps: int) -> torch.Tensor:
+    """Exactly `steps` greedy steps of a `TransformerDecoderModel` (each over the prefix so far,
+    no cache), for timing: tokens (B, steps)."""
+    y = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)
+    for _ in range(steps):
+        nxt = model(src, src_lengths, y)[:, -1].argmax(-1, keepdim=True)  # (B, 1)
+        y = torch.cat([y, nxt], 1)
+    return y[:, 1:]
