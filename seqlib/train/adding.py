@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-import torch
 import torch.nn.functional as F
 
 from seqlib.data import adding_splits
