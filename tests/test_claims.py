@@ -211,3 +211,16 @@ def test_a_skipped_measurement_reads_as_not_measured():
     c = _full(better="higher", threshold=0.0)
     v = judge(c, [float("nan")], control=[float("nan")], source={})
     assert v.verdict == claims.INCONCLUSIVE and v.interval_text() == "not measured on this run"
+
+
+def test_amendments_file_is_well_formed():
+    import yaml
+
+    from seqlib.book.records import repo_root
+
+    entries = yaml.safe_load((repo_root() / "chapters" / "claims" / "amendments.yml").read_text())
+    catalogue = claims.load_catalogue()
+    for a in entries:
+        assert {"id", "date", "before", "why", "verdict_before"} <= set(a), a.get("id")
+        assert a["id"] in catalogue, f"amendments.yml: {a['id']} is not in the catalogue"
+        assert isinstance(a["before"], dict) and a["before"], a["id"]
