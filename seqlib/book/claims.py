@@ -51,7 +51,6 @@ import hashlib
 import json
 import math
 import os
-import random
 import statistics
 import subprocess
 from pathlib import Path
