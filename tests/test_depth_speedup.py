@@ -1,12 +1,11 @@
-"""seqlib.perf.depth (critical paths from the autograd graph) and seqlib.perf.speedup (random-order,
-load-gated rounds and the second-thread speedup)."""
-import os
+"""seqlib.perf.depth (critical paths from the autograd graph) and seqlib.perf.speedup (the
+second-thread speedup on seqlib.perf.timing.paired)."""
 
 import pytest
 import torch
 
 import seqlib
-from seqlib.perf import speedup
+from seqlib.perf import speedup, timing
 from seqlib.perf.depth import autograd_depth
 
 
@@ -45,42 +44,29 @@ def test_depth_walks_deep_graphs_without_recursion():
     assert autograd_depth(y) == 5000
 
 
-def test_free_cores_counts_own_load(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
-    assert speedup.free_cores() == 2  # only this process
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 1.0, 1.0))
-    assert speedup.free_cores() == -0.5
-
-
-def test_rounds_random_order_busy_rounds_left_out(monkeypatch):
-    calls = []
-    fns = {k: ((lambda k=k: calls.append(k)), 1) for k in "abc"}
-    monkeypatch.setattr(speedup, "benchmark", lambda fn, threads, min_run_time: (fn(), {"median_ms": 2.0})[1])
-    loads = iter([1.0, 1.0, 9.0, 9.0, 1.0, 1.0, 1.0, 1.0] * 3)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (next(loads), 0, 0))
-    r = speedup.rounds(fns, n_rounds=3, seed=1)
-    assert len(r["ms"]["a"]) == 3 and r["busy"].count(True) == r["dropped"] >= 1
-    assert len(speedup.paired(r, "a", "b")) == r["kept"] == 3 - r["dropped"]
-    assert len(speedup.paired(r, "a", "b", keep_busy=True)) == 3
-    orders = [tuple(calls[i:i + 3]) for i in range(0, 9, 3)]
-    assert all(sorted(o) == ["a", "b", "c"] for o in orders)
-    with pytest.raises(ValueError, match="speedup.rounds"):
-        speedup.rounds(fns, n_rounds=0)
-
-
 def test_thread_speedup_skips_without_two_free_cores(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
-    out = speedup.thread_speedup({"f": lambda: None}, n_rounds=2)
-    assert out["speedup"] == {"f": []} and "fewer than 2 cores free" in out["skipped"]
+    monkeypatch.setattr(timing, "cores", lambda: 2)
+    calls = []
+    out = speedup.thread_speedup({"f": lambda: calls.append(1)}, free=1.0)
+    assert out["speedup"] == {"f": []} and out["kept"] == 0 and not calls
+    assert out["skipped"].startswith("skipped: 2 threads asked for")
 
 
 def test_thread_speedup_pairs_one_and_two_threads(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
-    monkeypatch.setattr(speedup, "benchmark",
-                        lambda fn, threads, min_run_time: {"median_ms": 4.0 / threads})
-    out = speedup.thread_speedup({"f": lambda: None}, n_rounds=3)
-    assert out["skipped"] is None and out["speedup"]["f"] == [2.0, 2.0, 2.0]
+    monkeypatch.setattr(timing, "cores", lambda: 4)
+    monkeypatch.setattr(timing, "_load1", lambda: 0.5)
+    seen = []
+    fn = lambda: seen.append(torch.get_num_threads())
+    monkeypatch.setattr(timing, "_seconds_per_call",
+                        lambda f, number, device: (f(), 4.0 / torch.get_num_threads())[1])
+    out = speedup.thread_speedup({"f": fn}, n_rounds=10, free=4.0)
+    assert out["skipped"] is None and out["kept"] == 10
+    assert out["speedup"]["f"] == [2.0] * 10 and set(seen) == {1, 2}
+    assert set(out["ms"]) == {"f @1", "f @2"}
+
+
+def test_thread_speedup_says_when_every_round_was_loaded(monkeypatch):
+    monkeypatch.setattr(timing, "cores", lambda: 4)
+    monkeypatch.setattr(timing, "_load1", lambda: 9.0)
+    out = speedup.thread_speedup({"f": lambda: None}, n_rounds=10, min_run_time=0.0, free=4.0)
+    assert out["kept"] == 0 and out["speedup"]["f"] == [] and "load average" in out["skipped"]

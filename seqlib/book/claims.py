@@ -51,7 +51,6 @@ import hashlib
 import json
 import math
 import os
-import random
 import statistics
 import subprocess
 from pathlib import Path
@@ -263,7 +262,12 @@ def interval(values: Sequence[float], level: float = 0.95, log: bool = False) ->
 def median_interval(values: Sequence[float], level: float = 0.95, log: bool = True,
                     n_boot: int = 4000, seed: int = 0) -> tuple[float, float, float]:
     """(median, lo, hi): the median of ``values`` (per-round paired ratios) and a percentile
-    bootstrap interval for it, computed on log(values) when ``log``. Deterministic (``seed``)."""
+    bootstrap interval for it, computed on log(values) when ``log``. Deterministic (``seed``).
+    The statistic is `seqlib.perf.timing.median_interval` (the book's one bootstrap of timing
+    ratios); a claim adds two rules: no values is an error, and a non-finite value (a timing
+    that was not run) gives (nan, -inf, inf)."""
+    from seqlib.perf import timing  # perf sits below book: book may import it
+
     vals = [float(v) for v in values]
     if not vals:
         raise ValueError("claims.median_interval: expected at least one value, got none")
@@ -271,17 +275,7 @@ def median_interval(values: Sequence[float], level: float = 0.95, log: bool = Tr
         return (float("nan"), -math.inf, math.inf)
     if log and min(vals) <= 0:
         raise ValueError(f"claims.median_interval: log scale needs values > 0, got {min(vals)}")
-    xs = [math.log(v) for v in vals] if log else vals
-    m = statistics.median(xs)
-    if len(xs) < 2:
-        lo, hi = -math.inf, math.inf
-    else:
-        rng = random.Random(seed)
-        meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(n_boot))
-        a = (1 - level) / 2
-        lo, hi = meds[int(a * (n_boot - 1))], meds[int(math.ceil((1 - a) * (n_boot - 1)))]
-    f = math.exp if log else (lambda v: v)
-    return (f(m), f(lo) if math.isfinite(lo) else (0.0 if log else lo), f(hi) if math.isfinite(hi) else hi)
+    return timing.median_interval(vals, level=level, log=log, n_boot=n_boot, seed=seed)
 
 
 def _summarise(claim: Claim, values: list[float]) -> tuple[float, float, float, str]:

@@ -1,9 +1,10 @@
 """Timing candidates for chapter 9 and runs/gpu/scan_speed.py: a minGRU layer evaluated by each
-scan method beside `torch.nn.GRU` and a Transformer encoder layer."""
-from __future__ import annotations
+scan method beside `torch.nn.GRU` and a Transformer encoder layer, and their critical paths.
 
-import os
-import time
+The rounds, their random order, the load gating, the free cores and the per-round ratios are
+`seqlib.perf.timing`'s (`paired`, `compare`, `ratios`, `free_cores`, `skip_reason`): this module
+only builds what is timed."""
+from __future__ import annotations
 
 import torch
 from torch import nn
@@ -60,106 +61,7 @@ def parallel_over_loop(times: dict) -> list[float]:
     return [min(ms[k][r] for k in PARALLEL) / loop[r] for r in range(len(loop))]
 
 
-# --------------------------------------------------------------------------- rounds under load
-
-
-def _busy_jiffies() -> tuple[float, float] | None:
-    """(busy, total) CPU jiffies of the whole machine from /proc/stat (None where absent)."""
-    try:
-        with open("/proc/stat") as f:
-            vals = [float(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = vals[3] + (vals[4] if len(vals) > 4 else 0.0)  # idle + iowait
-    return sum(vals[:8]) - idle, sum(vals[:8])
-
-
-def _self_cpu() -> float:
-    return sum(os.times()[:2])  # user + system seconds of this process, all its threads
-
-
-class LoadProbe:
-    """Cores kept busy by *other* processes between :meth:`start` and :meth:`stop`: the machine's
-    busy time (/proc/stat) minus this process's own CPU time, over the wall time. Unlike the load
-    average it does not count this process (which keeps a core busy while a chapter runs) and does
-    not lag by a minute. Where /proc/stat is absent it falls back to the load average minus one
-    (this process)."""
-
-    def start(self) -> "LoadProbe":
-        self._t, self._self, self._jiffies = time.perf_counter(), _self_cpu(), _busy_jiffies()
-        return self
-
-    def stop(self) -> float:
-        wall = time.perf_counter() - self._t
-        now = _busy_jiffies()
-        if self._jiffies is None or now is None or wall <= 0:
-            return max(0.0, os.getloadavg()[0] - 1.0)
-        hz = os.sysconf("SC_CLK_TCK")
-        busy = (now[0] - self._jiffies[0]) / hz  # seconds of CPU used on the machine
-        return max(0.0, (busy - (_self_cpu() - self._self)) / wall)
-
-
-def free_cores(seconds: float = 1.0) -> dict:
-    """How many cores are free now: the core count minus the cores other processes keep busy,
-    measured over ``seconds`` while this process waits (:class:`LoadProbe`), beside the
-    one-minute load average (which also counts this process)."""
-    probe = LoadProbe().start()
-    time.sleep(seconds)
-    others = probe.stop()
-    cores = os.cpu_count() or 1
-    return {"cores": cores, "others_busy": others, "free": max(0.0, cores - others),
-            "loadavg": os.getloadavg()[0]}
-
-
-def paired_rounds(fns: dict, *, threads: int, rounds: int, min_run_time: float, seed: int = 0,
-                  budget_s: float | None = None, max_others: float | None = None) -> dict:
-    """Times each of ``fns`` once per round with `seqlib.perf.timing.benchmark`, in a random order
-    within each round (seeded), for ``rounds`` clean rounds. A round during which other processes
-    kept more than ``max_others`` cores busy (default: the cores this timing does not use, plus
-    half a core) is dropped and counted; with ``budget_s``, timing stops when the budget is spent
-    and says so. Returns ``{"times": {name: {"rounds_ms", "median_ms"}}, "threads", "rounds"
-    (kept), "dropped", "stopped" (None or why), "others_busy" (per kept round)}``, with
-    ``times`` shaped as `seqlib.perf.timing.compare`'s, so that per-round ratios pair up."""
-    import random
-    import statistics
-
-    from seqlib.perf.timing import benchmark
-
-    if rounds < 1:
-        raise ValueError(f"paired_rounds: expected rounds >= 1, got {rounds}")
-    cores = os.cpu_count() or 1
-    limit = (cores - threads + 0.5) if max_others is None else max_others
-    rng = random.Random(seed)
-    names = list(fns)
-    per = {k: [] for k in names}
-    kept_load, dropped, stopped = [], 0, None
-    t0 = time.perf_counter()
-    while len(kept_load) < rounds:
-        if budget_s is not None and time.perf_counter() - t0 > budget_s:
-            stopped = (f"time budget of {budget_s:g} s spent after {len(kept_load)} clean rounds "
-                       f"({dropped} dropped under load)")
-            break
-        order = rng.sample(names, len(names))
-        probe = LoadProbe().start()
-        ms = {k: benchmark(fns[k], threads=threads, min_run_time=min_run_time)["median_ms"]
-              for k in order}
-        others = probe.stop()
-        if others > limit:
-            dropped += 1
-            continue
-        kept_load.append(others)
-        for k in names:
-            per[k].append(ms[k])
-    times = {k: {"rounds_ms": v, "median_ms": statistics.median(v) if v else float("nan")}
-             for k, v in per.items()}
-    return {"times": times, "threads": threads, "rounds": len(kept_load), "dropped": dropped,
-            "stopped": stopped, "others_busy": kept_load}
-
-
-def ratio_per_round(result: dict, a: str, b: str) -> list[float]:
-    """Per-round time ratios a / b from :func:`paired_rounds` (or `timing.compare`)."""
-    ta, tb = result["times"][a]["rounds_ms"], result["times"][b]["rounds_ms"]
-    return [x / y for x, y in zip(ta, tb)]
+# --------------------------------------------------------------------------- the verdict's closures
 
 
 def loop_control_candidates(B: int, T: int, H: int, parallel: str, seed: int = 0) -> dict:
