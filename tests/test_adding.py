@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -9,7 +10,7 @@ from seqlib.train.gradients import orthogonal_linear_gradient_profile
 TINY = AddingProtocol(hidden=4, steps=3, batch=8, n_val=8, n_test=16)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_train_adding_run_is_deterministic_and_scores_against_the_baseline(kind):
     a = train_adding_run(kind, 6, seed=1, protocol=TINY)
     b = train_adding_run(kind, 6, seed=1, protocol=TINY)
@@ -24,6 +25,21 @@ def test_lstm_gets_the_protocols_forget_bias():
                                                                     lr=0.0, n_val=4, n_test=4))
     b = r["model"].rnn.bias_ih_l0 + r["model"].rnn.bias_hh_l0
     torch.testing.assert_close(b[3:6], torch.full((3,), PROTOCOL.forget_bias))
+
+
+def test_gru_runs_the_same_function_in_both_implementations_without_a_forget_bias():
+    # chapter 3 trains the GRU under the same protocol: no LSTM-only initialisation touches it,
+    # and seqlib's GRU and torch's twin train to the same test MSE from the same seed
+    runs = {impl: train_adding_run("gru", 6, seed=2, protocol=TINY, impl=impl)
+            for impl in ("seqlib", "torch")}
+    assert runs["seqlib"]["test_mse"] == pytest.approx(runs["torch"]["test_mse"], rel=1e-4)
+    torch.testing.assert_close(runs["seqlib"]["history"].step_loss,
+                               runs["torch"]["history"].step_loss, rtol=1e-4, atol=1e-6)
+    fresh = AddingProtocol(hidden=3, steps=1, batch=4, lr=0.0, n_val=4, n_test=4)
+    a = train_adding_run("gru", 5, seed=0, protocol=fresh)
+    b = train_adding_run("gru", 5, seed=0, protocol=dataclasses.replace(fresh, forget_bias=7.0))
+    for n, p in a["model"].named_parameters():
+        torch.testing.assert_close(p, dict(b["model"].named_parameters())[n])
 
 
 def test_a_diverged_run_counts_as_the_baseline():
