@@ -66,7 +66,7 @@ def prune(cache) -> int:
     current, n = inputs_hash(), 0
     for record in cache.list_cache_records():
         if (record.data or {}).get("inputs") != current:
-            cache.remove_cache_record(record.pk)
+            cache.remove_cache(record.pk)
             n += 1
     print(f"execute_chapters: pruned {n} cached run(s) made with other inputs")
     return 0
