@@ -262,3 +262,20 @@ def test_linear_scan_combine_rule_is_the_recurrence():
             A2[t], B2[t] = A[t] * A[t - off], A[t] * B[t - off] + B[t]
         A, B, off = A2, B2, 2 * off
     np.testing.assert_allclose(B, hs)
+
+
+def test_text_cells_colours_each_character_by_its_value():
+    text = "f(a, b)\nx"
+    up = np.linspace(-1, 1, len(text))
+    fig = diagrams.text_cells(text, {"cell 3": up, "cell 7": -up}, width=5)
+    check_figure(fig)
+    drawn = texts(fig)
+    assert "cell 3" in drawn and "cell 7" in drawn and drawn.count("¶") == 2
+    faces = [p.get_facecolor() for p in fig.axes[0].patches]
+    assert len(faces) == 2 * len(text)
+    assert faces[0][0] < faces[0][2] and faces[len(text) - 1][0] > faces[len(text) - 1][2]
+    assert faces[0] == faces[2 * len(text) - 1]  # -1 in one cell is -1 in the other
+    with pytest.raises(ValueError, match="text_cells: cell 'c' has 2 values for 3"):
+        diagrams.text_cells("abc", {"c": [0.1, 0.2]})
+    with pytest.raises(ValueError, match="not finite"):
+        diagrams.text_cells("ab", {"c": [0.1, float("nan")]})

@@ -1026,3 +1026,55 @@ def linear_scan(T: int = 8) -> Figure:
             fontsize=FS_SMALL, ha="left")
     cv.text(0.15, 0.48, r"$h_t = a_t\odot h_{t-1} + b_t$", fontsize=FS_SMALL, ha="left")
     return cv.fig
+
+
+def text_cells(text: str, cells: dict, width: int = 64, vmax: float = 1.0,
+               what: str = "the cell's value") -> Figure:
+    """Karpathy's picture of interpretable cells: the text, once per cell, each character on a
+    background coloured by that cell's value as it reads the character (blue -1, white 0, red +1).
+
+    Args:
+        text: the characters (a newline is drawn as ``¶``).  cells: label -> one value per
+        character (for example tanh(c) of one unit).  width: characters per line.
+        vmax: the value drawn at full colour (values are clipped to [-vmax, vmax]).
+        what: what the colour shows, for the legend line under the panels.
+    """
+    from matplotlib import colormaps
+
+    if not isinstance(text, str) or not text:
+        _fail("text_cells", f"expected a non-empty string, got {text!r:.40}")
+    if not isinstance(cells, dict) or not cells:
+        _fail("text_cells", "expected a dict label -> per-character values, got none")
+    width = _check_T("text_cells", width, "width")
+    rows = {}
+    for label, vals in cells.items():
+        a = _as_array("text_cells", vals).reshape(-1)
+        if a.size != len(text):
+            _fail("text_cells", f"cell {label!r} has {a.size} values for {len(text)} characters")
+        if not np.isfinite(a).all():
+            _fail("text_cells", f"cell {label!r} has values that are not finite")
+        rows[label] = np.clip(a / vmax, -1, 1)
+    lines = [text[k:k + width] for k in range(0, len(text), width)]
+    cw, lh, title_h = min(0.135, 9.4 / width), 0.24, 0.3
+    panel_h = title_h + lh * len(lines) + 0.12
+    cv = _Canvas(min(MAX_WIDTH, 0.3 + cw * width + 0.3), panel_h * len(rows) + 0.35)
+    cmap = colormaps["RdBu_r"]
+    y = cv.h - 0.1
+    for label, vals in rows.items():
+        cv.text(0.3, y - title_h / 2, label, fontsize=FS_SMALL + 0.5, ha="left", style="italic")
+        y -= title_h
+        for n, line in enumerate(lines):
+            for k, ch in enumerate(line):
+                v = vals[n * width + k]
+                x0 = 0.3 + k * cw
+                face = cmap(0.5 + 0.42 * v)  # the ends stay light enough to read on
+                cv.ax.add_patch(Rectangle((x0, y - lh), cw, lh, facecolor=face,
+                                          edgecolor=face, lw=0.3, zorder=2))
+                if ch.strip() or ch == "\n":
+                    cv.text(x0 + cw / 2, y - lh / 2, "¶" if ch == "\n" else ch, fontsize=9,
+                            family="monospace", z=3, color="white" if abs(v) > 0.75 else "black")
+            y -= lh
+        y -= 0.12
+    cv.text(0.3, 0.18, f"background: {what}, blue = {-vmax:g}, white = 0, "
+                       f"red = {vmax:g}", fontsize=FS_SMALL, ha="left")
+    return cv.fig
