@@ -28,7 +28,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangl
 from matplotlib.path import Path
 
 __all__ = ["ROLES", "DiagramFigure", "birnn_unrolled", "encoder_layer", "gru_cell", "linear_scan", "lstm_cell",
-           "rnn_unrolled", "seq2seq_attention", "textcnn"]
+           "rnn_unrolled", "seq2seq_attention", "text_cells", "textcnn"]
 
 # role -> (face colour, edge/line colour)
 ROLES = {
