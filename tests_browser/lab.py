@@ -103,8 +103,8 @@ def chapter6_cells() -> dict[str, str]:
             "setup": _find(ch, "from seqlib.book.widgets import"),
             "record": _find(ch, "load_seq2seq(RESULTS"),
             # which model the explorer shows, and the dictionary it looks words up in
-            "choose": _statements(_find(ch, "show_model, sv, tv", "pronunciations()"),
-                                  {"show_model", "cmu"}),
+            "choose": _statements(_find(ch, "cmu = pronunciations()"), {"cmu"})
+            + _statements(_find(ch, "show_model, label =", "sv, tv ="), {"show_model", "sv", "tv"}),
             "explorer": _find(ch, "g2p_explorer(")}
 
 

@@ -383,6 +383,8 @@ class Verdict:
     @property
     def status(self) -> str:
         """The claim's status where the outline means it."""
+        if self.verdict == NOT_LEARNED:
+            return NOT_LEARNED  # decides nothing, whatever its control gave
         if not self.valid:
             return INVALID
         if self.claim.kind != "exact" and self.control is None:

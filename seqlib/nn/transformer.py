@@ -168,7 +168,7 @@ class MultiheadAttention(nn.Module):
         k = F.linear(key, w_k, b_k).view(B, S, N, Dh).transpose(1, 2)  # (B, S, E) -> (B, N, S, Dh)
         v = F.linear(value, w_v, b_v).view(B, S, N, Dh).transpose(1, 2)  # (B, S, E) -> (B, N, S, Dh)
 
-        scores = (q / math.sqrt(Dh)) @ k.transpose(-2, -1)  # (B, N, L, Dh) @ (B, N, Dh, S) -> (B, N, L, S)
+        scores = (q / math.sqrt(Dh)) @ k.transpose(-2, -1)  # -> (B, N, L, S)
         if mask is not None:
             scores = scores + mask
         att = scores.softmax(dim=-1)  # each query's weights over the S keys sum to 1
