@@ -98,3 +98,12 @@ def test_progress_follows_tqdm_disable(monkeypatch):
     assert _show_progress(None) is False and _show_progress(True) is True
     monkeypatch.delenv("TQDM_DISABLE")
     assert _show_progress(None) is True and _show_progress(False) is False
+
+
+def test_progress_bar_honours_tqdm_disable(monkeypatch):
+    from seqlib.train.loop import progress_bar
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress_bar(range(3)).disable
+    monkeypatch.setenv("TQDM_DISABLE", "")
+    assert not progress_bar(range(3)).disable

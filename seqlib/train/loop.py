@@ -55,6 +55,15 @@ def _show_progress(progress: bool | None) -> bool:
     return os.environ.get("TQDM_DISABLE", "").lower() in ("", "0", "false")
 
 
+def progress_bar(iterable=None, **kwargs):
+    """``tqdm.auto``'s bar, turned off when TQDM_DISABLE is set (the notebook bar ignores the
+    variable, so a book build would otherwise keep the bar's text)."""
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("disable", not _show_progress(None))
+    return tqdm(iterable, **kwargs)
+
+
 def _check_batch_tuple(data, what: str) -> tuple:
     if not isinstance(data, (tuple, list)) or len(data) < 2:
         raise TypeError(f"train.fit: expected {what} as a tuple (inputs..., targets) of tensors")

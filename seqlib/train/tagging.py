@@ -121,7 +121,7 @@ def select_by_validation(model: nn.Module, train: tuple, val: tuple, *, epochs: 
     chosen epoch (1-based); the model ends with the chosen weights."""
     import copy
 
-    from tqdm.auto import tqdm
+    from seqlib.train.loop import progress_bar as tqdm
 
     from seqlib.train.loop import fit
 
