@@ -272,3 +272,17 @@ def test_committed_g2p_model_matches_its_record(name):
     assert sum(p.numel() for p in model.parameters()) == rec["values"]["model"]["parameters"]
     assert info["meta"]["val_WER"] == pytest.approx(rec["values"]["best_val"]["val_WER"])
     assert model_file.stat().st_size < 5e6
+
+
+def test_steps_to_solve_models_are_matched_in_parameters():
+    import types
+
+    from runs.steps_to_solve import MODELS, build, width_of
+    from seqlib.nn.heads import count_parameters
+
+    args = types.SimpleNamespace(hidden=32, copy_len=5)
+    for task in ("adding", "copy"):
+        target = count_parameters(build(task, "lstm", 32, 1, 5))
+        for name, (kind, _) in MODELS.items():
+            n = count_parameters(build(task, kind, width_of(task, name, args), 1, 5))
+            assert abs(n - target) / target < 0.06, (task, name, n, target)

@@ -382,3 +382,19 @@ def test_block_tagger_shapes_params_and_errors():
         MinGRUBlock(5)(torch.randn(2, 3, 4))
     with pytest.raises(ValueError, match="MinGRUBlock: expected size"):
         MinGRUBlock(0)
+
+
+def test_block_regressor_reads_the_last_step_only_through_the_past():
+    from seqlib.nn.heads import BlockRegressor
+
+    torch.manual_seed(0)
+    model = BlockRegressor(2, 6, output_size=3, num_blocks=2)
+    x = torch.randn(4, 9, 2)
+    assert model(x).shape == (4, 3)
+    y = x.clone()
+    y[:, :4] += 1.0  # an early step changes the prediction (the state carries it) ...
+    assert not torch.allclose(model(x), model(y))
+    longer = torch.cat([x, torch.randn(4, 1, 2)], dim=1)  # ... and the prediction is the last step's
+    assert not torch.allclose(model(x), model(longer))
+    with pytest.raises(ValueError, match="BlockRegressor: expected num_blocks"):
+        BlockRegressor(2, 5, num_blocks=0)

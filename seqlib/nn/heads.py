@@ -137,6 +137,32 @@ class AttentionPoolingClassifier(nn.Module):
         return self.head(c)  # (B, C)
 
 
+class BlockRegressor(nn.Module):
+    """Projects real-valued steps to ``size``, runs ``num_blocks`` residual
+    :class:`~seqlib.nn.scan.MinGRUBlock` s and predicts from the last step after a final LayerNorm
+    (the stacked minGRU's twin of :class:`LastStepRegressor`).
+
+    Shapes: x (B, T, I) -> (B, C).
+    """
+
+    def __init__(self, input_size: int, size: int, output_size: int = 1, num_blocks: int = 2,
+                 expansion: int = 2, **kwargs):
+        super().__init__()
+        if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks <= 0:
+            raise ValueError(f"BlockRegressor: expected num_blocks to be a positive integer, "
+                             f"got {num_blocks!r}")
+        self.proj = nn.Linear(input_size, size)
+        self.blocks = nn.ModuleList(MinGRUBlock(size, expansion, **kwargs) for _ in range(num_blocks))
+        self.norm = nn.LayerNorm(size)
+        self.head = nn.Linear(size, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.proj(x)  # (B, T, I) -> (B, T, D)
+        for block in self.blocks:
+            h = block(h)  # (B, T, D)
+        return self.head(self.norm(h[:, -1]))  # last step: (B, D) -> (B, C)
+
+
 class BlockTagger(nn.Module):
     """Embeds token ids, runs ``num_blocks`` residual :class:`~seqlib.nn.scan.MinGRUBlock` s and
     predicts a class at every step from a final LayerNorm: a stacked minGRU with an MLP and a
