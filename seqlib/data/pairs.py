@@ -24,6 +24,21 @@ def build_vocab(sequences, specials) -> list:
     return list(specials) + sorted({tok for seq in sequences for tok in seq} - set(specials))
 
 
+def decode_targets(ids: torch.Tensor, tgt_vocab: list) -> list[list[str]]:
+    """Target tokens of each row of ids (N, U'), up to (not including) the first EOS, padding
+    skipped."""
+    out = []
+    for row in ids.tolist():
+        toks = []
+        for i in row:
+            if i == EOS:
+                break
+            if i != PAD:
+                toks.append(tgt_vocab[i])
+        out.append(toks)
+    return out
+
+
 def encode_sources(sequences, vocab: list) -> tuple[torch.Tensor, torch.Tensor]:
     """Ids (N, T) padded with 0 and lengths (N,); unknown tokens -> 1."""
     if not sequences or min(len(s) for s in sequences) == 0:
@@ -70,16 +85,7 @@ class PairData:
 
     def decode(self, ids: torch.Tensor) -> list[list[str]]:
         """Target tokens of each row of ids (N, U'), up to (not including) the first EOS."""
-        out = []
-        for row in ids.tolist():
-            toks = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i != PAD:
-                    toks.append(self.tgt_vocab[i])
-            out.append(toks)
-        return out
+        return decode_targets(ids, self.tgt_vocab)
 
     def describe(self) -> str:
         sizes = ", ".join(f"{k} {len(getattr(self, k)[0])}" for k in ("train", "val", "test"))

@@ -49,6 +49,53 @@ def lstm_step(xw, state, w_hh, b_hh=None):
     return h, c
 
 
+def _save_and_return(ctx, saved: tuple, has_bias: bool):
+    """The forward's end, shared by both loops: save what the backward needs and return every
+    h_t, and h_n, c_n after step last[b] of each sequence (the final step when last is None)."""
+    x, hs, cs, last = saved[0], saved[4], saved[5], saved[7]
+    ctx.save_for_backward(*saved)
+    ctx.has_bias = has_bias
+    ctx.set_materialize_grads(False)
+    T = x.size(0)
+    if last is None:
+        return hs[1:], hs[T].clone(), cs[T].clone()
+    batch = torch.arange(x.size(1), device=x.device)
+    return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
+
+
+def _incoming(dhs, dh_n, dc_n, last, like):
+    """dL/dh_t from the outputs (zeros when none) with dL/dh_n added at each sequence's last step,
+    and dL/dc_t from outside ((T, B, H) when sequences end at different steps, else None)."""
+    dhs = torch.zeros_like(like) if dhs is None else dhs  # (T, B, H)
+    dcs = None
+    if last is not None:
+        batch = torch.arange(like.size(1), device=like.device)
+        if dh_n is not None:
+            dhs = dhs.index_put((last, batch), dh_n, accumulate=True)  # a new tensor
+        if dc_n is not None:
+            dcs = torch.zeros_like(like)
+            dcs[last, batch] = dc_n
+    return dhs, dcs
+
+
+def _weight_grads(ctx, dG, x, w_ih, hs, dh0, dc0):
+    """The backward's end, shared by both loops: with the pre-activation gradients dG (T, B, 4H)
+    of every step, the input and weight gradients are one GEMM each over all T steps."""
+    T, B, I = x.shape
+    H = hs.size(-1)
+    dG2 = dG.view(T * B, 4 * H)
+    dx = dw_ih = dw_hh = db = None
+    if ctx.needs_input_grad[0]:
+        dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
+    if ctx.needs_input_grad[3]:
+        dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I)
+    if ctx.needs_input_grad[4]:
+        dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
+    if ctx.has_bias and ctx.needs_input_grad[5]:
+        db = dG2.sum(0)  # (4H,)
+    return dx, dh0, dc0, dw_ih, dw_hh, db, None
+
+
 class LSTMFunction(torch.autograd.Function):
     """One LSTM layer and direction over T steps with a hand-written backward.
 
@@ -84,13 +131,7 @@ class LSTMFunction(torch.autograd.Function):
             Cs[t + 1].addcmul_(I_[t], Gg[t])
             torch.tanh(Cs[t + 1], out=TCs[t])
             torch.mul(O[t], TCs[t], out=Hs[t + 1])  # h_t = o * tanh(c_t)
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs, last)
-        ctx.has_bias = b is not None
-        ctx.set_materialize_grads(False)
-        if last is None:
-            return hs[1:], Hs[T].clone(), Cs[T].clone()
-        batch = torch.arange(B, device=x.device)
-        return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
+        return _save_and_return(ctx, (x, w_ih, w_hh, gates, hs, cs, tcs, last), b is not None)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -99,15 +140,7 @@ class LSTMFunction(torch.autograd.Function):
         T, B, I = x.shape
         H = w_hh.size(1)
         i, f, g, o = gates.chunk(4, dim=2)  # 4 x (T, B, H), activations
-        dhs = torch.zeros_like(tcs) if dhs is None else dhs  # (T, B, H): dL/dh_t from the outputs
-        dcs = None  # (T, B, H) dL/dc_t from outside, needed only when sequences end at different steps
-        if last is not None:
-            batch = torch.arange(B, device=x.device)
-            if dh_n is not None:
-                dhs = dhs.index_put((last, batch), dh_n, accumulate=True)  # a new tensor
-            if dc_n is not None:
-                dcs = torch.zeros_like(tcs)
-                dcs[last, batch] = dc_n
+        dhs, dcs = _incoming(dhs, dh_n, dc_n, last, tcs)  # (T, B, H), (T, B, H) or None
         # Everything that does not depend on the incoming gradient, for all T at once:
         # d pre-activation = (dc * P) for i, f, g and (dh * Q) for o; dc receives dh * A through h.
         P = x.new_empty(T, B, 3, H)
@@ -139,17 +172,7 @@ class LSTMFunction(torch.autograd.Function):
                     dc.add_(dCs[t - 1])
             else:  # dL/dh0, one GEMM that h0 without requires_grad does not need
                 dh = dGt[0] @ w_hh if ctx.needs_input_grad[1] else None
-        dG2 = dG.view(T * B, 4 * H)
-        dx = dw_ih = dw_hh = db = None
-        if ctx.needs_input_grad[0]:
-            dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
-        if ctx.needs_input_grad[3]:
-            dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I): one GEMM for all steps
-        if ctx.needs_input_grad[4]:
-            dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
-        if ctx.has_bias and ctx.needs_input_grad[5]:
-            db = dG2.sum(0)  # (4H,)
-        return dx, dh, dc, dw_ih, dw_hh, db, None
+        return _weight_grads(ctx, dG, x, w_ih, hs, dh, dc)
 
 
 _CPP: tuple | None = None  # (module or None, reason or None), once per process
@@ -199,13 +222,7 @@ class LSTMCppFunction(torch.autograd.Function):
         gates = torch.addmm(b, x2, w_ih.t()) if b is not None else x2 @ w_ih.t()
         gates = gates.view(T, B, 4 * H).contiguous()  # overwritten in C++ with the activations
         hs, cs, tcs = _cpp().forward_loop(gates, h0, c0, w_hh.contiguous())  # (T+1, B, H) x2, (T, B, H)
-        ctx.save_for_backward(x, w_ih, w_hh, gates, hs, cs, tcs, last)
-        ctx.has_bias = b is not None
-        ctx.set_materialize_grads(False)
-        if last is None:
-            return hs[1:], hs[T].clone(), cs[T].clone()
-        batch = torch.arange(B, device=x.device)
-        return hs[1:], hs[last + 1, batch], cs[last + 1, batch]
+        return _save_and_return(ctx, (x, w_ih, w_hh, gates, hs, cs, tcs, last), b is not None)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -213,15 +230,8 @@ class LSTMCppFunction(torch.autograd.Function):
         x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
         T, B, I = x.shape
         H = w_hh.size(1)
-        dhs = torch.zeros_like(tcs) if dhs is None else dhs.contiguous()  # (T, B, H)
-        dcs = None  # (T, B, H): dL/dc_t from outside, when sequences end at different steps
-        if last is not None:
-            batch = torch.arange(B, device=x.device)
-            if dh_n is not None:
-                dhs = dhs.index_put((last, batch), dh_n, accumulate=True)
-            if dc_n is not None:
-                dcs = torch.zeros_like(tcs)
-                dcs[last, batch] = dc_n
+        dhs, dcs = _incoming(dhs, dh_n, dc_n, last, tcs)
+        dhs = dhs.contiguous()
         dh = dhs[T - 1]
         if last is None and dh_n is not None:
             dh = dh + dh_n
@@ -231,17 +241,7 @@ class LSTMCppFunction(torch.autograd.Function):
             dc = dc_n if dc_n is not None and last is None else torch.zeros_like(dh)
         dG, dh0, dc0 = _cpp().backward_loop(gates, cs, tcs, dhs, dcs, dh, dc, w_hh.contiguous(),
                                             bool(ctx.needs_input_grad[1]))
-        dG2 = dG.view(T * B, 4 * H)
-        dx = dw_ih = dw_hh = db = None
-        if ctx.needs_input_grad[0]:
-            dx = (dG2 @ w_ih).view(T, B, I)  # (T*B, 4H) @ (4H, I) -> (T*B, I)
-        if ctx.needs_input_grad[3]:
-            dw_ih = dG2.t() @ x.reshape(T * B, I)  # (4H, T*B) @ (T*B, I) -> (4H, I)
-        if ctx.needs_input_grad[4]:
-            dw_hh = dG2.t() @ hs[:-1].reshape(T * B, H)  # (4H, T*B) @ (T*B, H) -> (4H, H)
-        if ctx.has_bias and ctx.needs_input_grad[5]:
-            db = dG2.sum(0)  # (4H,)
-        return dx, (dh0 if ctx.needs_input_grad[1] else None), dc0, dw_ih, dw_hh, db, None
+        return _weight_grads(ctx, dG, x, w_ih, hs, dh0 if ctx.needs_input_grad[1] else None, dc0)
 
 
 def lstm_direction_fast(seq, state, weights, lengths=None, cpp: bool = False):

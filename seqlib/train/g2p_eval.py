@@ -190,17 +190,8 @@ class Vocabs:
         return encode_sources(sources, self.src_vocab)
 
     def decode(self, ids):
-        from seqlib.tokens import EOS, PAD
-        out = []
-        for row in ids.tolist():
-            toks = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i != PAD:
-                    toks.append(self.tgt_vocab[i])
-            out.append(toks)
-        return out
+        from seqlib.data.pairs import decode_targets
+        return decode_targets(ids, self.tgt_vocab)
 
 
 def marked(pred, refs) -> str:
