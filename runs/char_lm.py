@@ -22,7 +22,10 @@ Training: Adam (lr `--lr`), gradients clipped to norm `--clip`, forget-gate bias
 (as chapter 2), validation bits/char on the whole validation split `--evals-per-epoch` times an
 epoch; the learning rate is halved after every `--lr-patience` evaluations without a new best,
 and training stops after `--patience` evaluations without a new best (early stopping), after
-`--max-epochs`, or at the `--max-wall-min` safety limit per model (the record says which). The
+`--max-epochs`, or at the `--max-wall-min` safety limit per model (the record says which). A model
+whose validation bits/char is not finite or exceeds the uniform model's log2 V at an evaluation
+has blown up and is stopped as diverged (the LSTM without its tanh does, in this stateful regime,
+within its first epoch at lr 1e-3 to 5e-3 in short probes: its state grows without bound). The
 weights with the best validation bits/char are kept; the test split is scored once, at the end,
 with them. Samples at temperatures 0.5, 0.8 and 1.0 follow a fixed prompt with a fixed seed.
 
@@ -106,6 +109,8 @@ class CharLMJob:
         self.curve: list = []
         self.best = {"val_bits": math.inf, "at": None, "state": None}
         self.lr, self.bad, self.diverged = args.lr, 0, False
+        self.max_train_bits = 0.0  # the worst window's training loss: a blow-up shows here
+        self.uniform_bits = math.log2(corpus.vocab_size)
         self.loss_sum, self.loss_n, self.chars_seen = 0.0, 0, 0
         self.final: dict = {}
 
@@ -122,6 +127,7 @@ class CharLMJob:
         logits, state = self.model.run(chunk[:, :-1], self.state)  # (B, K, V)
         loss = next_char_loss(logits, chunk[:, 1:])
         value = loss.item()
+        self.max_train_bits = max(self.max_train_bits, value / LN2)
         if not math.isfinite(value):
             self.diverged = True
             return value
@@ -144,7 +150,9 @@ class CharLMJob:
                  "val_bits": val, "lr": self.lr}
         self.curve.append(point)
         self.loss_sum, self.loss_n = 0.0, 0
-        if val < self.best["val_bits"] - self.args.min_delta:
+        if not math.isfinite(val) or val > self.uniform_bits:  # blown up: worse than knowing nothing
+            self.diverged = True
+        elif val < self.best["val_bits"] - self.args.min_delta:
             self.best = {"val_bits": val, "at": point, "state": copy.deepcopy(self.model.state_dict())}
             self.bad = 0
         else:
@@ -168,16 +176,23 @@ class CharLMJob:
         self.final = {
             "test_bits": stream_loss(self.model, test, streams=s) / LN2,
             "test_bits_page_protocol": stream_loss(self.model, test[:PAGE_EVAL_CHARS]) / LN2,
-            "samples": {str(t): self.corpus.decode(generate(self.model, self.corpus.encode(PROMPT),
-                                                            self.args.sample_chars, t, seed=self.args.seed))
-                        for t in TEMPERATURES},
+            "samples": {str(t): self.sample(t) for t in TEMPERATURES},
         }
         return {"test_bits": self.final["test_bits"]}
+
+    def sample(self, temperature: float) -> str:
+        try:
+            ids = generate(self.model, self.corpus.encode(PROMPT), self.args.sample_chars, temperature,
+                           seed=self.args.seed)
+        except RuntimeError as e:  # non-finite probabilities (a model that blew up)
+            return f"(no sample: {e})"
+        return self.corpus.decode(ids)
 
     def state_dict(self):
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "gen": self.gen.get_state(),
                 "offset": self.offset, "state": self.state, "curve": self.curve, "best": self.best,
                 "lr": self.lr, "bad": self.bad, "diverged": self.diverged, "final": self.final,
+                "max_train_bits": self.max_train_bits,
                 "loss": (self.loss_sum, self.loss_n, self.chars_seen), "settings": settings(self.args)}
 
     def load_state_dict(self, s):
@@ -189,6 +204,7 @@ class CharLMJob:
         self.gen.set_state(s["gen"])
         self.offset, self.state, self.curve, self.best = s["offset"], s["state"], s["curve"], s["best"]
         self.lr, self.bad, self.diverged, self.final = s["lr"], s["bad"], s["diverged"], s["final"]
+        self.max_train_bits = s["max_train_bits"]
         self.loss_sum, self.loss_n, self.chars_seen = s["loss"]
 
     def entry(self) -> dict:
@@ -197,7 +213,7 @@ class CharLMJob:
         return {"kind": kind, "output_tanh": tanh, "hidden": self.model.rnn.hidden_size,
                 "embed": self.args.embed, "parameters": sum(p.numel() for p in self.model.parameters()),
                 "settings": settings(self.args), "steps_per_epoch": self.steps_per_epoch,
-                "curve": self.curve, "diverged": self.diverged,
+                "curve": self.curve, "diverged": self.diverged, "max_train_bits": self.max_train_bits,
                 "best_val": {"val_bits": self.best["val_bits"] if self.best["at"] else None,
                              "at": self.best["at"]},
                 "test_bits": self.final.get("test_bits"),
@@ -259,7 +275,7 @@ def parse(argv):
     p.add_argument("--lr-patience", type=int, default=1, help="evaluations without a new best before lr/2")
     p.add_argument("--patience", type=int, default=4, help="evaluations without a new best before stopping")
     p.add_argument("--min-delta", type=float, default=1e-3, help="bits/char a new best must gain")
-    p.add_argument("--max-epochs", type=int, default=15)
+    p.add_argument("--max-epochs", type=int, default=25)
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--eval-streams", type=int, default=32)
     p.add_argument("--sample-chars", type=int, default=300)
@@ -285,7 +301,7 @@ def probe(corpus, args) -> dict:
         job.train_step(0, 0)
         t0 = time.perf_counter()
         for i in range(1, args.probe + 1):
-            job.train_step(0, i % job.steps_per_epoch)
+            loss = job.train_step(0, i % job.steps_per_epoch)
         rate = args.probe / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         stream_loss(job.model, corpus.ids["val"], streams=args.eval_streams)
@@ -294,6 +310,7 @@ def probe(corpus, args) -> dict:
         out[name] = {"steps_per_s": rate, "epoch_min": epoch_s / 60, "max_min": args.max_epochs * epoch_s / 60}
         print(f"{name}: H={job.model.rnn.hidden_size}, {sum(p.numel() for p in job.model.parameters()):,} "
               f"parameters, {rate:.2f} steps/s ({rate * args.batch * args.window:,.0f} chars/s), "
+              f"train loss {loss / LN2:.2f} bits/char after {args.probe + 1} steps, "
               f"{job.steps_per_epoch} steps/epoch, val eval {eval_s:.1f}s: {epoch_s / 60:.1f} min/epoch, "
               f"at most {args.max_epochs} epochs = {args.max_epochs * epoch_s / 60:.0f} min", flush=True)
     return out
@@ -343,6 +360,7 @@ def main(argv=None):
             "selection": "the evaluation with the lowest validation bits/char; test scored once with it",
             "baselines": base, "models": ms, "models_planned": args.models,
             "temperatures": list(TEMPERATURES), "prompt": PROMPT,
+            "uniform_bits": math.log2(corpus.vocab_size),
             "page_protocol": f"test_bits_page_protocol: the first {PAGE_EVAL_CHARS:,} test characters "
                              "in 16 streams, as chapter 2 scores its models",
             "wall_s_per_model": wall,
@@ -385,9 +403,10 @@ def main(argv=None):
         wall[name] = round(out["wall_s"], 1)
         write("done" if all(models.get(m, {}).get("status") == "done" for m in args.models) else "running")
         m = models[name]
-        print(f"{name}: best val {m['best_val']['val_bits']:.4f} bits/char at epoch "
-              f"{m['best_val']['at']['epoch'] if m['best_val']['at'] else None}; test {m['test_bits']:.4f}; "
-              f"stopped by {stopped_by}; {out['wall_s'] / 60:.1f} min", flush=True)
+        print(f"{name}: best val {m['best_val']['val_bits']} bits/char at "
+              f"{m['best_val']['at']}; test {m['test_bits']}; worst training window "
+              f"{m['max_train_bits']:.4g} bits/char; stopped by {stopped_by}; {out['wall_s'] / 60:.1f} min",
+              flush=True)
     write("done")
     print(f"record: {record_path}")
     return load_run_record(record_path)
