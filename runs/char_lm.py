@@ -23,7 +23,7 @@ Training: Adam (lr `--lr`), gradients clipped to norm `--clip`, forget-gate bias
 epoch; the learning rate is halved after every `--lr-patience` evaluations without a new best,
 and training stops after `--patience` evaluations without a new best (early stopping), after
 `--max-epochs`, or at the `--max-wall-min` safety limit per model (the record says which). A model
-whose validation bits/char is not finite or exceeds the uniform model's log2 V at an evaluation
+whose validation bits/char is not finite or exceeds twice the uniform model's log2 V at an evaluation
 has blown up and is stopped as diverged (the LSTM without its tanh does, in this stateful regime,
 within its first epoch at lr 1e-3 to 5e-3 in short probes: its state grows without bound). The
 weights with the best validation bits/char are kept; the test split is scored once, at the end,
@@ -150,7 +150,7 @@ class CharLMJob:
                  "val_bits": val, "lr": self.lr}
         self.curve.append(point)
         self.loss_sum, self.loss_n = 0.0, 0
-        if not math.isfinite(val) or val > self.uniform_bits:  # blown up: worse than knowing nothing
+        if not math.isfinite(val) or val > 2 * self.uniform_bits:  # blown up: far worse than uniform
             self.diverged = True
         elif val < self.best["val_bits"] - self.args.min_delta:
             self.best = {"val_bits": val, "at": point, "state": copy.deepcopy(self.model.state_dict())}

@@ -127,3 +127,17 @@ def test_interrupt_and_resume_reproduce_the_uninterrupted_run(tmp_path, monkeypa
     assert calls["gru"] == ref["values"]["models"]["gru"]["global_step"] - 150  # resumed, not restarted
     assert rec["status"] == "done"
     assert _model_values(rec) == _model_values(ref)
+
+
+def test_a_blown_up_model_stops_as_diverged():
+    corpus = char_lm.dry_corpus()
+    args = char_lm.parse(["--dry-run"])
+    args.hidden, args.embed, args.batch, args.window, args.eval_streams, args.sample_chars = 8, 4, 2, 8, 2, 5
+    job = char_lm.CharLMJob("lstm", corpus, args)
+    job.evaluate(0, 1, 1)
+    assert not job.diverged and not job.finished() and job.best["at"] is not None
+    with torch.no_grad():
+        job.model.head.weight.mul_(1e4)  # confident and wrong: far above log2 V bits/char
+    job.evaluate(0, 2, 2)
+    assert job.diverged and job.finished() and job.curve[-1]["val_bits"] > 2 * job.uniform_bits
+    assert job.best["at"]["step"] == 1  # the blown-up evaluation is never the chosen one
