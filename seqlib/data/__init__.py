@@ -10,7 +10,7 @@ import importlib
 _WHERE = {
     "ADDING_BASELINE": "tasks", "Split": "tasks", "adding_problem": "tasks", "adding_splits": "tasks",
     "copy_baseline": "tasks", "copy_memory": "tasks", "copy_splits": "tasks",
-    "CharText": "chartext", "char_text": "chartext",
+    "CharText": "chartext", "char_text": "chartext", "KneserNey": "chartext",
     "load_dates": "dates", "load_g2p": "g2p", "load_names": "names", "load_numbers": "numbers",
     "marker_order": "order", "marker_order_splits": "order",
     "HyphenationData": "hyphenation", "load_hyphenation": "hyphenation",

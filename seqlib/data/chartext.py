@@ -126,6 +126,106 @@ class CharText:
         return float(-p.log().mean())
 
 
+    def kneser_ney(self, n: int = 5, discount: float | None = None) -> "KneserNey":
+        """An interpolated Kneser-Ney n-gram model counted on the training split (see `KneserNey`)."""
+        return KneserNey(self.ids["train"], self.vocab_size, n, discount)
+
+    def kneser_ney_loss(self, split: str = "val", n: int = 5, discount: float | None = None,
+                        limit: int | None = None) -> float:
+        """Cross-entropy in nats/char on `split` of `kneser_ney(n, discount)`; like `ngram_loss`,
+        the first n-1 characters are not scored and `limit` scores only the first `limit`."""
+        return self.kneser_ney(n, discount).loss(self._split(split)[:limit])
+
+
+class KneserNey:
+    r"""Interpolated Kneser-Ney smoothing of character n-grams (Chen & Goodman 1999, eq. 17).
+
+    For a context h of k-1 characters and its shortening h' (the first character dropped),
+
+    .. math::
+        p_k(c \mid h) = \frac{\max(N_k(hc) - D_k, 0) + D_k\, T_k(h)\, p_{k-1}(c \mid h')}{\sum_{c'} N_k(hc')},
+        \qquad p_0(c) = 1 / V,
+
+    where T_k(h) is the number of characters c with N_k(hc) > 0. The highest order (k = n) counts
+    N_n = the n-gram's count in the training text; every lower order counts N_k(g) = the number
+    of distinct characters seen before g (its continuation count). A context never seen at order
+    k falls back to p_{k-1}. So each p_k sums to 1 over the V characters, and every character has
+    a probability of at least D_1 T_1 / (V sum N_1) > 0. D_k defaults to Ney's estimate
+    n1 / (n1 + 2 n2) from the order's counts of counts (n1 k-grams counted once, n2 twice).
+
+    Args:
+        train_ids: (N,) long, the training text's ids.  vocab_size: V.  n: the order (1..6).
+        discount: one D for every order, or None for Ney's estimate per order.
+    """
+
+    def __init__(self, train_ids: torch.Tensor, vocab_size: int, n: int = 5,
+                 discount: float | None = None):
+        if not isinstance(n, int) or not 1 <= n <= 6:  # V^6 codes still fit in an int64 for V < 1400
+            raise ValueError(f"KneserNey: expected n in 1..6, got {n!r}")
+        if discount is not None and not 0 < discount < 1:
+            raise ValueError(f"KneserNey: expected a discount in (0, 1) or None, got {discount!r}")
+        if train_ids.dim() != 1 or len(train_ids) < n:
+            raise ValueError(f"KneserNey: expected 1-D training ids of length >= n = {n}, "
+                             f"got shape {tuple(train_ids.shape)}")
+        self.V, self.n = vocab_size, n
+        V = vocab_size
+        grams = {}  # order k -> (sorted unique codes, their counts): the k-grams of the text
+        for k in range(1, n + 1):
+            code = torch.zeros(len(train_ids) - k + 1, dtype=torch.long)
+            for j in range(k):
+                code = code * V + train_ids[j:len(train_ids) - k + 1 + j]
+            grams[k] = torch.unique(code, return_counts=True)
+        self.orders = []  # per order k = 1..n: (codes, counts N_k, D_k, context codes, sum N_k, T_k)
+        for k in range(1, n + 1):
+            if k == n:
+                codes, counts = grams[k]
+            else:  # continuation counts: distinct (k+1)-grams ending in each k-gram
+                codes, counts = torch.unique(grams[k + 1][0] % V ** k, return_counts=True)
+            counts = counts.double()
+            n1, n2 = float((counts == 1).sum()), float((counts == 2).sum())
+            d = discount if discount is not None else (n1 / (n1 + 2 * n2) if n1 > 0 else 0.5)
+            ctx, inverse = torch.unique(codes // V, return_inverse=True)  # contexts, sorted
+            total = torch.zeros(len(ctx), dtype=torch.float64).index_add_(0, inverse, counts)
+            types = torch.bincount(inverse, minlength=len(ctx)).double()
+            self.orders.append((codes, counts, d, ctx, total, types))
+
+    @staticmethod
+    def _lookup(keys, values, query):  # values[key == query], 0 where the key is absent
+        idx = torch.searchsorted(keys, query).clamp(max=len(keys) - 1)
+        return torch.where(keys[idx] == query, values[idx], torch.zeros((), dtype=values.dtype))
+
+    def prob(self, grams: torch.Tensor) -> torch.Tensor:
+        """p(last character | the n-1 before it) for each row of grams (M, n) long -> (M,) float64."""
+        if grams.dim() != 2 or grams.size(1) != self.n:
+            raise ValueError(f"KneserNey.prob: expected n-grams (M, {self.n}), got {tuple(grams.shape)}")
+        p = torch.full((len(grams),), 1.0 / self.V, dtype=torch.float64)  # p_0: uniform
+        for k, (codes, counts, d, ctx, total, types) in enumerate(self.orders, start=1):
+            q = torch.zeros(len(grams), dtype=torch.long)
+            for j in range(self.n - k, self.n):  # the last k characters as one code
+                q = q * self.V + grams[:, j]
+            s = self._lookup(ctx, total, q // self.V)  # (M,) sum over c of N_k(h c)
+            t = self._lookup(ctx, types, q // self.V)
+            c = self._lookup(codes, counts, q)
+            seen = s > 0
+            p = torch.where(seen, ((c - d).clamp(min=0) + d * t * p) / s.clamp(min=1), p)
+        return p
+
+    def probs(self, context) -> torch.Tensor:
+        """The distribution (V,) float64 over the next character after `context` (n-1 ids)."""
+        context = torch.as_tensor(context, dtype=torch.long).reshape(-1)
+        if len(context) != self.n - 1:
+            raise ValueError(f"KneserNey.probs: expected a context of {self.n - 1} ids, got {len(context)}")
+        grams = torch.cat([context.expand(self.V, -1), torch.arange(self.V).unsqueeze(1)], 1)  # (V, n)
+        return self.prob(grams)
+
+    def loss(self, ids: torch.Tensor) -> float:
+        """Cross-entropy in nats/char on a text ids (N,); its first n-1 characters are not scored."""
+        if ids.dim() != 1 or len(ids) < self.n:
+            raise ValueError(f"KneserNey.loss: expected 1-D ids longer than n - 1 = {self.n - 1}")
+        grams = ids.unfold(0, self.n, 1)  # (N - n + 1, n)
+        return float(-self.prob(grams).log().mean())
+
+
 def _normalise(text: str, collapse_whitespace: bool) -> str:
     return " ".join(text.split()) if collapse_whitespace else text
 

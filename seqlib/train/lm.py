@@ -1,4 +1,4 @@
-"""A character-level language model: embedding, stacked LSTM, next-character logits;
+"""A character-level language model: embedding, stacked LSTM (or GRU), next-character logits;
 its held-out loss over a whole text stream, and text generated with a temperature.
 
 Shape legend: B batch (streams), T time (characters), E embedding size, H hidden size,
@@ -18,30 +18,38 @@ from seqlib.nn.lstm import NoTanhLSTM
 class CharLM(nn.Module):
     r"""Predicts the next character: :math:`p(x_{t+1} \mid x_{\le t}) =
     \mathrm{softmax}(W h^{(L)}_t + b)`, with :math:`h^{(L)}_t` the top layer of an
-    L-layer LSTM reading the embedded characters.
+    L-layer LSTM (or GRU) reading the embedded characters.
 
     Args:
         vocab_size: V.  embed_dim: E.  hidden_size: H (every layer).  num_layers: L.
         output_tanh: True (default) runs `torch.nn.LSTM` (:math:`h = o \odot \tanh(c)`);
             False runs `seqlib.nn.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation
             with the same parameters and the same initialisation for a given seed.
+        kind: "lstm" (default) or "gru" (`torch.nn.GRU`; its state is h alone, and
+            `output_tanh` must stay True).
     Shapes:
         forward: x (B, T) long -> logits (B, T, V).
-        run: x (B, T) long, state (h, c) each (L, B, H) or None -> logits, state.
+        run: x (B, T) long, state (h, c) each (L, B, H) (GRU: h (L, B, H)) or None
+            -> logits, state.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int,
-                 num_layers: int = 1, output_tanh: bool = True):
+                 num_layers: int = 1, output_tanh: bool = True, kind: str = "lstm"):
         super().__init__()
         for name, v in (("vocab_size", vocab_size), ("embed_dim", embed_dim),
                         ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"CharLM: expected {name} to be a positive integer, "
                                  f"got {v!r}")
-        self.vocab_size, self.output_tanh = vocab_size, output_tanh
+        if kind not in ("lstm", "gru"):
+            raise ValueError(f"CharLM: expected kind 'lstm' or 'gru', got {kind!r}")
+        if kind == "gru" and not output_tanh:
+            raise ValueError("CharLM: output_tanh=False is an LSTM ablation; kind 'gru' "
+                             "has no output tanh to remove")
+        self.vocab_size, self.output_tanh, self.kind = vocab_size, output_tanh, kind
         self.embed = nn.Embedding(vocab_size, embed_dim)
-        lstm = nn.LSTM if output_tanh else NoTanhLSTM
-        self.rnn = lstm(embed_dim, hidden_size, num_layers=num_layers, batch_first=True)
+        rnn = nn.GRU if kind == "gru" else nn.LSTM if output_tanh else NoTanhLSTM
+        self.rnn = rnn(embed_dim, hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def run(self, x: torch.Tensor, state=None):
