@@ -8,7 +8,7 @@ from torch import nn
 from torch.testing import assert_close
 
 import seqlib
-from seqlib.train.lm import CharLM, generate, next_char_loss, stream_loss
+from seqlib.train.lm import CharLM, generate, next_char_loss, stream_loss, window_loss
 from seqlib.data.chartext import char_text
 from seqlib.nn.lstm import NoTanhLSTM, lstm_cell_no_tanh, lstm_gates
 
@@ -157,3 +157,24 @@ def test_ngram_loss_limit_scores_a_prefix():
     assert math.isfinite(short) and short != full
     with pytest.raises(ValueError, match="ngram_loss: expected alpha"):
         ct.ngram_loss("val", 2, 0.0)
+
+
+def test_window_loss_reads_each_window_from_a_zero_state():
+    torch.manual_seed(0)
+    m = CharLM(7, 4, 5)
+    ids = torch.randint(0, 7, (35,))  # 3 windows of 11 (10 predicted each), 2 left out
+    got = window_loss(m, ids, 10, batch=2)  # batching does not change it
+    total = 0.0
+    for k in range(3):
+        w = ids[k * 11:(k + 1) * 11]
+        total += float(nn.functional.cross_entropy(m(w[None, :-1])[0], w[1:], reduction="sum"))
+    assert got == pytest.approx(total / 30, rel=1e-6)
+    # a change in one window leaves the others' losses alone: no state crosses a window edge
+    other = ids.clone()
+    other[:11] = (other[:11] + 1) % 7
+    tail = lambda x: window_loss(m, x[11:33], 10)
+    assert tail(ids) == tail(other)
+    with pytest.raises(ValueError, match="window_loss: expected length"):
+        window_loss(m, ids, 0)
+    with pytest.raises(ValueError, match="too few"):
+        window_loss(m, ids[:5], 10)

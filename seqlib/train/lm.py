@@ -102,6 +102,38 @@ def stream_loss(model: CharLM, ids: torch.Tensor, streams: int = 16,
 
 
 @torch.no_grad()
+def window_loss(model: CharLM, ids: torch.Tensor, length: int, batch: int = 256) -> float:
+    """Cross-entropy in nats/char of `model` on a text cut into consecutive windows of
+    `length` + 1 characters, each read from a zero state: the model predicts the last `length`
+    characters of every window from the ones before it *in that window*. This is how a model
+    trained on random windows of `length` characters is scored in its own regime (compare
+    :func:`stream_loss`, which carries the state across the whole text).
+
+    ids (N,) long; the last N mod (length + 1) characters are left out. Returns the mean over
+    the N // (length + 1) * length predicted characters.
+    """
+    if ids.dim() != 1 or ids.dtype != torch.long:
+        raise ValueError(f"window_loss: expected a 1-D long tensor of ids, got "
+                         f"{ids.dtype} of shape {tuple(ids.shape)}")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"window_loss: expected length to be a positive integer, got {length!r}")
+    n = ids.numel() // (length + 1)
+    if n < 1:
+        raise ValueError(f"window_loss: {ids.numel()} characters are too few for one window "
+                         f"of {length + 1}")
+    was_training = model.training
+    model.eval()
+    w = ids[: n * (length + 1)].view(n, length + 1)  # (windows, L+1)
+    total = 0.0
+    for start in range(0, n, batch):
+        x = w[start:start + batch]
+        logits = model(x[:, :-1])  # (b, L, V), each window from a zero state
+        total += float(F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten(), reduction="sum"))
+    model.train(was_training)
+    return total / (n * length)
+
+
+@torch.no_grad()
 def generate(model: CharLM, prompt: torch.Tensor, n: int, temperature: float = 1.0,
              seed: int = 0) -> torch.Tensor:
     """Reads `prompt` (T0,) ids, then samples `n` characters one by one, each fed back.
