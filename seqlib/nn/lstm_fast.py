@@ -137,7 +137,7 @@ class LSTMFunction(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dhs, dh_n, dc_n):
         x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
-        T, B, I = x.shape
+        T, B, _ = x.shape
         H = w_hh.size(1)
         i, f, g, o = gates.chunk(4, dim=2)  # 4 x (T, B, H), activations
         dhs, dcs = _incoming(dhs, dh_n, dc_n, last, tcs)  # (T, B, H), (T, B, H) or None
@@ -228,8 +228,7 @@ class LSTMCppFunction(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dhs, dh_n, dc_n):
         x, w_ih, w_hh, gates, hs, cs, tcs, last = ctx.saved_tensors
-        T, B, I = x.shape
-        H = w_hh.size(1)
+        T = x.size(0)
         dhs, dcs = _incoming(dhs, dh_n, dc_n, last, tcs)
         dhs = dhs.contiguous()
         dh = dhs[T - 1]
