@@ -247,12 +247,18 @@ def main(argv=None):
         settings = {k: getattr(args, k) for k in ("tasks", "lengths", "models", "seeds", "cap", "eval_every",
                                                    "frac", "hidden", "batch", "lr", "clip", "val_size",
                                                    "copy_len")}
+        # a record resumed with a narrower grid (e.g. --tasks copy) keeps the cells it already had:
+        # its settings name everything its cells cover
+        order = {"tasks": ["adding", "copy"], "models": list(MODELS)}
+        for key, field in (("tasks", "task"), ("lengths", "T"), ("models", "model"), ("seeds", "seed")):
+            have = set(settings[key]) | {c[field] for c in cells}
+            settings[key] = sorted(have, key=order[key].index) if key in order else sorted(have)
         models = {}
-        for m in args.models:
+        for m in settings["models"]:
             kind = MODELS[m][0]
             sizes = {t: {"width": width_of(t, m, args),
                          "parameters": count_parameters(build(t, kind, width_of(t, m, args), 1, args.copy_len))}
-                     for t in args.tasks}
+                     for t in settings["tasks"]}
             models[m] = {"kind": kind, "forget_bias": MODELS[m][1], "per_task": sizes}
         values = {"settings": settings, "models": models,
                   "solved_when": f"validation loss <= {args.frac} x the input-blind baseline",
