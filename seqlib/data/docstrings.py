@@ -29,6 +29,23 @@ _SKIP = {"test", "tests", "idlelib", "lib2to3", "site-packages", "dist-packages"
          "__pycache__", "ensurepip", "venv", "pydoc_data", "tkinter"}
 
 
+def module_docstrings(tree: ast.Module, module: str, package: str, min_chars: int,
+                      keep=lambda text: True) -> list[Docstring]:
+    """The docstrings of a parsed module: the module's own and every function's and class's, of
+    at least `min_chars` characters and accepted by `keep(text)`, in the order `ast.walk` meets
+    them (the module first)."""
+    nodes = [(module, tree)]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            nodes.append((f"{module}.{node.name}", node))
+    out = []
+    for qualname, node in nodes:
+        text = ast.get_docstring(node)
+        if text and len(text) >= min_chars and keep(text):
+            out.append(Docstring(package, qualname, text))
+    return out
+
+
 def stdlib_docstrings(min_chars: int = 40) -> list[Docstring]:
     """Every module, class and function docstring of at least `min_chars` characters, sorted by qualname."""
     root = stdlib_root()
@@ -42,15 +59,7 @@ def stdlib_docstrings(min_chars: int = 40) -> list[Docstring]:
             tree = ast.parse(path.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        package = module.split(".")[0]
-        nodes = [(module, tree)]
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                nodes.append((f"{module}.{node.name}", node))
-        for qualname, node in nodes:
-            text = ast.get_docstring(node)
-            if text and len(text) >= min_chars:
-                out.append(Docstring(package, qualname, text))
+        out += module_docstrings(tree, module, module.split(".")[0], min_chars)
     if not out:
         raise RuntimeError(f"docstrings: found no docstrings under {root}; is the standard library's source installed?")
     out.sort(key=lambda d: d.qualname)

@@ -18,7 +18,7 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-from .docstrings import Docstring
+from .docstrings import Docstring, module_docstrings
 
 _SKIP_PARTS = {"test", "tests", "testing", "_vendor", "vendor", "vendored", "externals", "_external",
                "__pycache__", "examples", "benchmarks"}
@@ -62,11 +62,7 @@ def package_docstrings(min_chars: int = 40, exclude=(), skip_packages=("seqlib",
             continue
         module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
         package = rel.parts[0].removesuffix(".py")
-        nodes = [(module, tree)] + [(f"{module}.{n.name}", n) for n in ast.walk(tree)
-                                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-        for qualname, node in nodes:
-            text = ast.get_docstring(node)
-            if text and len(text) >= min_chars and collapse_space(text) not in banned:
-                out.append(Docstring(package, qualname, text))
+        out += module_docstrings(tree, module, package, min_chars,
+                                 keep=lambda text: collapse_space(text) not in banned)
     out.sort(key=lambda d: d.qualname)
     return out
