@@ -38,7 +38,7 @@ from seqlib.io import atomic_write_text
 
 __all__ = ["command_line", "describe_record", "describe_run_record", "load_record", "load_run_record",
            "provenance", "repo_root", "results_dir", "save_gpu_record", "save_run_record",
-           "split_fingerprint"]
+           "split_fingerprint", "steps_to_solve_runs"]
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -204,3 +204,25 @@ def load_record(path: Path) -> dict | None:
 def describe_record(record: dict | None) -> str:
     """A label for a recorded result shown in a CPU build."""
     return describe_run_record(record, what="GPU run")
+
+
+STEPS_TO_SOLVE_PARTS = ("steps_to_solve", "steps_to_solve_copy100", "steps_to_solve_long")
+
+
+def steps_to_solve_runs(parts=STEPS_TO_SOLVE_PARTS) -> dict:
+    """The recorded steps-to-solve runs (`python -m runs.steps_to_solve`), made in parts (one
+    record each, same protocol: `--name` differs), read as one: ``records`` (those that exist),
+    ``cells`` and ``summary`` (all parts' rows), ``lengths``, ``models`` (in the runs' order) and
+    ``cap``. A part with no record is left out; with none, the lists are empty."""
+    recs = [r for r in (load_run_record(results_dir("steps_to_solve") / f"{n}.json") for n in parts)
+            if r is not None]
+    models: list = []
+    for r in recs:
+        models += [m for m in r["values"]["settings"]["models"] if m not in models]
+    return {"records": recs,
+            "cells": [c for r in recs for c in r["values"]["cells"]],
+            "summary": [row for r in recs for row in r["values"]["summary"]],
+            "lengths": sorted({t for r in recs for t in r["values"]["settings"]["lengths"]}),
+            "models": models,
+            "cap": max((r["values"]["settings"]["cap"] for r in recs), default=None),
+            "settings": recs[0]["values"]["settings"] if recs else {}}
