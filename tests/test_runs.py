@@ -286,3 +286,25 @@ def test_steps_to_solve_models_are_matched_in_parameters():
         for name, (kind, _) in MODELS.items():
             n = count_parameters(build(task, kind, width_of(task, name, args), 1, 5))
             assert abs(n - target) / target < 0.06, (task, name, n, target)
+
+
+def test_steps_to_solve_runs_reads_the_parts_as_one(tmp_path, monkeypatch):
+    from seqlib.book import records as rec
+
+    monkeypatch.setattr(rec, "results_dir", lambda chapter: tmp_path)
+
+    def part(name, lengths, models, cells):
+        settings = {"lengths": lengths, "models": models, "cap": 100, "lr": 0.01}
+        summary = [{"task": c["task"], "T": c["T"], "model": c["model"], "seeds": 1} for c in cells]
+        rec.save_run_record(tmp_path / f"{name}.json", {"settings": settings, "cells": cells,
+                                                        "summary": summary},
+                            name=name, status="done", command="test")
+
+    assert rec.steps_to_solve_runs()["records"] == []
+    part("steps_to_solve", [10, 30], ["rnn", "gru"], [{"task": "adding", "T": 10, "model": "rnn"}])
+    part("steps_to_solve_long", [200], ["gru", "transformer"],
+         [{"task": "copy", "T": 200, "model": "transformer"}])
+    out = rec.steps_to_solve_runs()
+    assert len(out["records"]) == 2 and len(out["cells"]) == 2 and len(out["summary"]) == 2
+    assert out["lengths"] == [10, 30, 200] and out["models"] == ["rnn", "gru", "transformer"]
+    assert out["cap"] == 100
