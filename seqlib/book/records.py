@@ -206,7 +206,8 @@ def describe_record(record: dict | None) -> str:
     return describe_run_record(record, what="GPU run")
 
 
-STEPS_TO_SOLVE_PARTS = ("steps_to_solve", "steps_to_solve_copy100", "steps_to_solve_long")
+STEPS_TO_SOLVE_PARTS = ("steps_to_solve", "steps_to_solve_copy100", "steps_to_solve_copy100b",
+                        "steps_to_solve_long")
 
 
 def steps_to_solve_runs(parts=STEPS_TO_SOLVE_PARTS) -> dict:
