@@ -308,3 +308,15 @@ def test_steps_to_solve_runs_reads_the_parts_as_one(tmp_path, monkeypatch):
     assert len(out["records"]) == 2 and len(out["cells"]) == 2 and len(out["summary"]) == 2
     assert out["lengths"] == [10, 30, 200] and out["models"] == ["rnn", "gru", "transformer"]
     assert out["cap"] == 100
+
+
+def test_parity_stacked_dry_run_writes_a_finished_record(monkeypatch):
+    from runs import parity_stacked
+    from seqlib.nn.heads import count_parameters
+
+    cells = parity_stacked.main(["--dry-run"])
+    assert {c["model"] for c in cells} == set(parity_stacked.MODELS)
+    assert all(len(c["per_step_accuracy"]) == 16 and 0 <= c["last_step"] <= 1 for c in cells)
+    w = parity_stacked.widths(32)  # every model near the GRU's parameter count
+    n = {m: count_parameters(parity_stacked.build(m, w[m])) for m in parity_stacked.MODELS}
+    assert all(abs(v - n["gru"]) / n["gru"] < 0.08 for v in n.values()), n  # integer widths
