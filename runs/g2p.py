@@ -3,6 +3,8 @@
     python -m runs.g2p                       # the recorded run (resumes if a checkpoint exists)
     python -m runs.g2p --no-attention --name g2p_fixed_context   # the bottleneck question
     python -m runs.g2p --dry-run             # tiny, seconds, writes nothing under chapters/
+    python -m runs.g2p --name g2p_attention_cont --init-from chapters/results/06_attention/g2p_attention_best.pt \
+        --lr 1.5e-3 --stop-patience 6        # continue the recorded model until validation stops improving
 
 The split is the book's (`seqlib.data.load_g2p(seed=0)`: 5% of the words held out by a fixed seed,
 a 5% validation slice of the rest); a prediction is correct if it matches any listed
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import math
 import sys
 import time
@@ -32,7 +35,7 @@ from seqlib.data.pairs import PairBatches
 from seqlib.device import seed_everything, set_threads
 from seqlib.train.metrics import phoneme_error_rate, word_error_rate
 from seqlib.book.records import results_dir, split_fingerprint
-from seqlib.nn.seq2seq import Seq2Seq, save_seq2seq, seq2seq_loss
+from seqlib.nn.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq, seq2seq_loss
 
 from . import _runner
 
@@ -55,6 +58,21 @@ def decode(model, data, split: str, beam: int = 1, chunk: int = 1024, limit: int
     return pred, refs
 
 
+def init_from(model, config: dict, data, path: Path) -> dict:
+    """Loads the weights of a `save_seq2seq` file into `model`; its config and vocabularies must be
+    this run's. Returns what the record says of it (file, sha256, the saved model's meta)."""
+    if not path.exists():
+        raise FileNotFoundError(f"runs.g2p: --init-from expected a save_seq2seq file, {path} does not exist")
+    old, info = load_seq2seq(path)
+    if info["config"] != config or info["src_vocab"] != list(data.src_vocab) \
+            or info["tgt_vocab"] != list(data.tgt_vocab):
+        raise ValueError(f"runs.g2p: --init-from expected a model with this run's config {config} and "
+                         f"vocabularies; {path.name} has {info['config']}")
+    model.load_state_dict(old.state_dict())
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+            "meta": info["meta"]}
+
+
 class G2PJob:
     def __init__(self, args, data):
         self.args, self.data = args, data
@@ -63,13 +81,16 @@ class G2PJob:
                        "embed_dim": args.embed, "hidden_size": args.hidden, "attention": args.attention,
                        "kind": args.kind, "impl": "torch"}
         self.model = Seq2Seq(**self.config)
+        self.init = None
+        if args.init_from is not None:  # continue from saved weights (a fresh optimizer)
+            self.init = init_from(self.model, self.config, data, Path(args.init_from))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.batches = PairBatches(data.train, args.batch, seed=args.seed)
         self.gen = torch.Generator().manual_seed(args.seed)
         self.order: list = []
         self.curve: list = []
         self.best = {"val_WER": math.inf, "state": None, "at": None}
-        self.lr, self.bad = args.lr, 0
+        self.lr, self.bad, self.since_best = args.lr, 0, 0
         self.loss_sum, self.loss_n, self.examples_seen = 0.0, 0, 0
         self.final: dict = {}
         self.steps_per_epoch = len(self.batches)
@@ -102,7 +123,7 @@ class G2PJob:
         if wer < self.best["val_WER"]:
             self.best = {"val_WER": wer, "val_PER": per, "at": point,
                          "state": copy.deepcopy(self.model.state_dict())}
-            self.bad = 0
+            self.bad, self.since_best = 0, 0
             if self.args.out is not None:
                 save_seq2seq(self.args.out / f"{self.args.name}_best.pt", self.model, self.config,
                              self.data.src_vocab, self.data.tgt_vocab,
@@ -110,6 +131,7 @@ class G2PJob:
                                    "split": self.args.split_fp})
         else:
             self.bad += 1
+            self.since_best += 1
             if self.bad >= self.args.patience:  # plateau: halve the learning rate
                 self.lr, self.bad = self.lr / 2, 0
                 for g in self.opt.param_groups:
@@ -118,7 +140,8 @@ class G2PJob:
               f"loss {point['train_loss']:.4f} lr {self.lr:g}", flush=True)
 
     def finished(self):
-        return self.lr < self.args.lr / 64
+        stalled = self.args.stop_patience is not None and self.since_best >= self.args.stop_patience
+        return stalled or self.lr < self.args.lr / 64
 
     def finalize(self):
         if self.best["state"] is not None:
@@ -137,6 +160,7 @@ class G2PJob:
     def state_dict(self):
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "gen": self.gen.get_state(),
                 "order": self.order, "curve": self.curve, "best": self.best, "lr": self.lr, "bad": self.bad,
+                "since_best": self.since_best,
                 "loss": (self.loss_sum, self.loss_n, self.examples_seen), "final": self.final}
 
     def load_state_dict(self, s):
@@ -145,6 +169,7 @@ class G2PJob:
         self.gen.set_state(s["gen"])
         self.order, self.curve, self.best = s["order"], s["curve"], s["best"]
         self.lr, self.bad, self.final = s["lr"], s["bad"], s["final"]
+        self.since_best = s.get("since_best", 0)
         self.loss_sum, self.loss_n, self.examples_seen = s["loss"]
 
     def record(self):
@@ -155,6 +180,10 @@ class G2PJob:
             "model": {**{k: v for k, v in self.config.items()}, "parameters": sum(p.numel() for p in self.model.parameters())},
             "training": {"batch": a.batch, "lr": a.lr, "clip": a.clip, "optimizer": "Adam",
                          "lr_schedule": f"halve after {a.patience} evaluations without a better val WER",
+                         "stop": "lr below 1/64 of its start" + (
+                             "" if a.stop_patience is None else
+                             f", or {a.stop_patience} evaluations without a better val WER"),
+                         "initialised_from": self.init,
                          "batching": "per-batch trimming + length bucketing (PairBatches)",
                          "evals_per_epoch": a.evals_per_epoch, "seed": a.seed},
             "selection": "the evaluation point with the lowest validation WER (greedy); test decoded once",
@@ -191,8 +220,13 @@ def parse(argv):
     p.add_argument("--max-wall-min", type=float, default=None, help="end training after this many minutes")
     p.add_argument("--checkpoint-every-min", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init-from", default=None, help="start from the weights of a save_seq2seq file "
+                   "(same config and vocabularies); the optimizer starts fresh")
+    p.add_argument("--stop-patience", type=int, default=None,
+                   help="also stop after this many evaluations without a better val WER")
     p.add_argument("--fresh", action="store_true", help="ignore (delete) an existing checkpoint")
     p.add_argument("--dry-run", action="store_true", help="tiny data and model; writes only to a temp folder")
+    p.add_argument("--out-dir", default=None, help="with --dry-run: the folder to write to (default: a new temp one)")
     return p.parse_args(argv)
 
 
@@ -203,10 +237,11 @@ def main(argv=None):
     args.name = args.name or ("g2p_attention" if args.attention else "g2p_fixed_context")
     if args.dry_run:
         import tempfile
-        tmp = Path(tempfile.mkdtemp(prefix="g2p_dry_"))
+        tmp = Path(args.out_dir) if args.out_dir else Path(tempfile.mkdtemp(prefix="g2p_dry_"))
         data = load_g2p(seed=0, max_train=300, max_val=50, max_test=50)
         args.hidden, args.embed, args.epochs, args.batch, args.evals_per_epoch = 16, 8, 1, 64, 1
-        args.out, ckpt, record, args.test_limit = tmp, tmp / "ckpt.pt", tmp / "record.json", None
+        args.out, ckpt, record = tmp, tmp / f"{args.name}_ckpt.pt", tmp / f"{args.name}.json"
+        args.test_limit = None
     else:
         data = load_g2p(seed=0)  # the book's fixed split; every word of every split
         args.out = results_dir(CHAPTER)

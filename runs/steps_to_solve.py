@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -53,7 +52,7 @@ from seqlib.nn.lstm import init_forget_bias
 from seqlib.nn.heads import BlockRegressor, BlockTagger, LastStepRegressor, TokenTagger, count_parameters
 from seqlib.nn.transformer import TransformerRegressor, TransformerTagger
 from seqlib.io import atomic_write_text
-from seqlib.book.records import provenance, results_dir, save_run_record
+from seqlib.book.records import provenance, results_dir, save_run_record, summarize_steps_to_solve
 
 from . import _runner
 
@@ -179,26 +178,7 @@ def width_of(task: str, model_name: str, args) -> int:
 
 def summarize(cells: list, cap: int) -> list:
     """Per (task, T, model): seeds, solved count, median and quartiles of steps (censored = inf)."""
-    groups = {}
-    for c in cells:
-        groups.setdefault((c["task"], c["T"], c["model"]), []).append(c)
-    rows = []
-    for (task, T, model), cs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], list(MODELS).index(kv[0][2]))):
-        steps = sorted(c["steps"] if c["steps"] is not None else float("inf") for c in cs)
-        med = statistics.median(steps)
-        def q(p, steps=steps):
-            return steps[min(len(steps) - 1, int(p * (len(steps) - 1) + 0.5))]
-
-        rows.append({"task": task, "T": T, "model": model, "seeds": len(cs),
-                     "solved": sum(c["steps"] is not None for c in cs),
-                     "median_steps": None if med == float("inf") else med,
-                     "median_censored": med == float("inf"),
-                     "min_steps": None if steps[0] == float("inf") else steps[0],
-                     "max_steps": None if steps[-1] == float("inf") else steps[-1],
-                     "q1_steps": None if q(0.25) == float("inf") else q(0.25),
-                     "q3_steps": None if q(0.75) == float("inf") else q(0.75),
-                     "cap": cap})
-    return rows
+    return summarize_steps_to_solve(cells, cap, list(MODELS))
 
 
 def parse(argv):

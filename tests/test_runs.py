@@ -301,13 +301,39 @@ def test_steps_to_solve_runs_reads_the_parts_as_one(tmp_path, monkeypatch):
                             name=name, status="done", command="test")
 
     assert rec.steps_to_solve_runs()["records"] == []
-    part("steps_to_solve", [10, 30], ["rnn", "gru"], [{"task": "adding", "T": 10, "model": "rnn"}])
+    part("steps_to_solve", [10, 30], ["rnn", "gru"], [{"task": "adding", "T": 10, "model": "rnn", "seed": 0, "steps": 50}])
     part("steps_to_solve_long", [200], ["gru", "transformer"],
-         [{"task": "copy", "T": 200, "model": "transformer"}])
+         [{"task": "copy", "T": 200, "model": "transformer", "seed": 0, "steps": None}])
     out = rec.steps_to_solve_runs()
     assert len(out["records"]) == 2 and len(out["cells"]) == 2 and len(out["summary"]) == 2
     assert out["lengths"] == [10, 30, 200] and out["models"] == ["rnn", "gru", "transformer"]
     assert out["cap"] == 100
+
+
+def test_steps_to_solve_runs_pools_the_seeds_of_parts_and_refuses_a_cell_twice(tmp_path, monkeypatch):
+    from seqlib.book import records as rec
+
+    monkeypatch.setattr(rec, "results_dir", lambda chapter: tmp_path)
+
+    def part(name, seeds, steps):
+        cells = [{"task": "copy", "T": 100, "model": "gru", "seed": s, "steps": st}
+                 for s, st in zip(seeds, steps)]
+        rec.save_run_record(tmp_path / f"{name}.json",
+                            {"settings": {"lengths": [100], "models": ["gru"], "cap": 300},
+                             "cells": cells, "summary": rec.summarize_steps_to_solve(cells, 300)},
+                            name=name, status="done", command="test")
+
+    part("steps_to_solve_copy100b", [0, 1, 2], [100, None, 200])
+    part("steps_to_solve_copy100_s34", [3, 4], [None, None])
+    (row,) = rec.steps_to_solve_runs()["summary"]
+    assert (row["seeds"], row["solved"]) == (5, 2)
+    assert row["median_censored"] and row["median_steps"] is None  # 2 of 5 solved: no median
+    part("steps_to_solve_copy100_s34", [3, 4], [100, 100])
+    (row,) = rec.steps_to_solve_runs()["summary"]
+    assert (row["solved"], row["median_steps"], row["min_steps"], row["max_steps"]) == (4, 100, 100, None)
+    part("steps_to_solve_copy100_s34", [2, 3], [100, 100])  # seed 2 is already in another part
+    with pytest.raises(ValueError, match="steps_to_solve_runs: cell"):
+        rec.steps_to_solve_runs()
 
 
 def test_parity_stacked_dry_run_writes_a_finished_record(monkeypatch):
@@ -320,3 +346,19 @@ def test_parity_stacked_dry_run_writes_a_finished_record(monkeypatch):
     w = parity_stacked.widths(32)  # every model near the GRU's parameter count
     n = {m: count_parameters(parity_stacked.build(m, w[m])) for m in parity_stacked.MODELS}
     assert all(abs(v - n["gru"]) / n["gru"] < 0.08 for v in n.values()), n  # integer widths
+
+
+def test_g2p_dry_run_continues_from_saved_weights_and_refuses_a_mismatch(tmp_path):
+    from runs import g2p
+
+    g2p.main(["--dry-run", "--name", "first", "--out-dir", str(tmp_path)])
+    saved = tmp_path / "first_best.pt"
+    out = g2p.main(["--dry-run", "--name", "second", "--init-from", str(saved), "--stop-patience", "1",
+                    "--out-dir", str(tmp_path)])
+    init = out["values"]["training"]["initialised_from"]
+    assert init["file"] == "first_best.pt" and len(init["sha256"]) == 16
+    assert "1 evaluations without a better val WER" in out["values"]["training"]["stop"]
+    with pytest.raises(FileNotFoundError, match="runs.g2p: --init-from"):
+        g2p.main(["--dry-run", "--init-from", str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="runs.g2p: --init-from expected a model with this run's config"):
+        g2p.main(["--dry-run", "--no-attention", "--init-from", str(saved), "--out-dir", str(tmp_path)])

@@ -25,6 +25,7 @@ import datetime as _dt
 import hashlib
 import json
 import shlex
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ from seqlib.io import atomic_write_text
 
 __all__ = ["command_line", "describe_record", "describe_run_record", "load_record", "load_run_record",
            "provenance", "repo_root", "results_dir", "save_gpu_record", "save_run_record",
-           "split_fingerprint", "steps_to_solve_runs"]
+           "split_fingerprint", "steps_to_solve_runs", "summarize_steps_to_solve"]
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -207,23 +208,68 @@ def describe_record(record: dict | None) -> str:
 
 
 STEPS_TO_SOLVE_PARTS = ("steps_to_solve", "steps_to_solve_copy100", "steps_to_solve_copy100b",
-                        "steps_to_solve_long")
+                        "steps_to_solve_long", "steps_to_solve_copy100_s34",
+                        "steps_to_solve_long_s34")
+
+
+def summarize_steps_to_solve(cells: list, cap: int, models=None) -> list:
+    """Per (task, T, model) of steps-to-solve cells: seeds, solved count, and the median,
+    quartiles and range of steps, an unsolved cell counting as more than `cap` (infinity), so a
+    median is a number only when more than half the seeds solved. Rows are ordered by task, T
+    and then `models` (default: the order the models first appear in)."""
+    groups: dict = {}
+    for c in cells:
+        groups.setdefault((c["task"], c["T"], c["model"]), []).append(c)
+    order = list(models) if models is not None else []
+    order += [m for (_, _, m) in groups if m not in order]
+    inf = float("inf")
+
+    def num(v):
+        return None if v == inf else v
+
+    rows = []
+    for (task, T, model), cs in sorted(groups.items(),
+                                       key=lambda kv: (kv[0][0], kv[0][1], order.index(kv[0][2]))):
+        steps = sorted(c["steps"] if c["steps"] is not None else inf for c in cs)
+        med = statistics.median(steps)
+
+        def q(p, steps=steps):
+            return steps[min(len(steps) - 1, int(p * (len(steps) - 1) + 0.5))]
+
+        rows.append({"task": task, "T": T, "model": model, "seeds": len(cs),
+                     "solved": sum(c["steps"] is not None for c in cs),
+                     "median_steps": num(med), "median_censored": med == inf,
+                     "min_steps": num(steps[0]), "max_steps": num(steps[-1]),
+                     "q1_steps": num(q(0.25)), "q3_steps": num(q(0.75)), "cap": cap})
+    return rows
 
 
 def steps_to_solve_runs(parts=STEPS_TO_SOLVE_PARTS) -> dict:
     """The recorded steps-to-solve runs (`python -m runs.steps_to_solve`), made in parts (one
-    record each, same protocol: `--name` differs), read as one: ``records`` (those that exist),
-    ``cells`` and ``summary`` (all parts' rows), ``lengths``, ``models`` (in the runs' order) and
-    ``cap``. A part with no record is left out; with none, the lists are empty."""
+    record each, same protocol: `--name` differs; a part may add seeds to another's cells), read
+    as one: ``records`` (those that exist), ``cells`` (all parts'), ``summary`` (recomputed over
+    all parts' cells by :func:`summarize_steps_to_solve`), ``lengths``, ``models`` (in the runs'
+    order) and ``cap``. A part with no record is left out; with none, the lists are empty. The
+    same (task, T, model, seed) in two parts is an error."""
     recs = [r for r in (load_run_record(results_dir("steps_to_solve") / f"{n}.json") for n in parts)
             if r is not None]
     models: list = []
     for r in recs:
         models += [m for m in r["values"]["settings"]["models"] if m not in models]
+    cells = [c for r in recs for c in r["values"]["cells"]]
+    seen: dict = {}
+    for r in recs:
+        for c in r["values"]["cells"]:
+            key = (c["task"], c["T"], c["model"], c.get("seed"))
+            if key in seen:
+                raise ValueError(f"records.steps_to_solve_runs: cell {key} is in both "
+                                 f"{seen[key]!r} and {r['name']!r}; expected each cell once")
+            seen[key] = r["name"]
+    cap = max((r["values"]["settings"]["cap"] for r in recs), default=None)
     return {"records": recs,
-            "cells": [c for r in recs for c in r["values"]["cells"]],
-            "summary": [row for r in recs for row in r["values"]["summary"]],
+            "cells": cells,
+            "summary": summarize_steps_to_solve(cells, cap, models),
             "lengths": sorted({t for r in recs for t in r["values"]["settings"]["lengths"]}),
             "models": models,
-            "cap": max((r["values"]["settings"]["cap"] for r in recs), default=None),
+            "cap": cap,
             "settings": recs[0]["values"]["settings"] if recs else {}}
