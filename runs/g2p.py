@@ -91,6 +91,11 @@ class G2PJob:
         self.curve: list = []
         self.best = {"val_WER": math.inf, "state": None, "at": None}
         self.lr, self.bad, self.since_best = args.lr, 0, 0
+        if self.init is not None and "val_WER" in self.init["meta"]:
+            # the starting weights are a candidate too: chosen unless training improves on them
+            self.best = {"val_WER": self.init["meta"]["val_WER"], "val_PER": self.init["meta"].get("val_PER"),
+                         "at": {"start": self.init["file"], **self.init["meta"]},
+                         "state": copy.deepcopy(self.model.state_dict())}
         self.loss_sum, self.loss_n, self.examples_seen = 0.0, 0, 0
         self.final: dict = {}
         self.steps_per_epoch = len(self.batches)
@@ -193,7 +198,7 @@ class G2PJob:
             "test_examples": self.final.get("examples"),
             "targets": {"test_WER": 0.28, "test_PER": 0.07},
             "references": {"cmusphinx g2p-seq2seq 2x64 LSTM WER": 0.313, "Phonetisaurus WER": 0.339},
-            "best_model_file": f"{a.name}_best.pt",
+            "best_model_file": (self.best["at"] or {}).get("start") or f"{a.name}_best.pt",
         }
         evidence = {}
         if self.final.get("test"):

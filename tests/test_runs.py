@@ -358,6 +358,9 @@ def test_g2p_dry_run_continues_from_saved_weights_and_refuses_a_mismatch(tmp_pat
     init = out["values"]["training"]["initialised_from"]
     assert init["file"] == "first_best.pt" and len(init["sha256"]) == 16
     assert "1 evaluations without a better val WER" in out["values"]["training"]["stop"]
+    best = out["values"]["best_val"]  # the starting weights were a candidate
+    assert best["val_WER"] <= init["meta"]["val_WER"]
+    assert (tmp_path / out["values"]["best_model_file"]).exists()
     with pytest.raises(FileNotFoundError, match="runs.g2p: --init-from"):
         g2p.main(["--dry-run", "--init-from", str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="runs.g2p: --init-from expected a model with this run's config"):
