@@ -59,9 +59,8 @@ from seqlib.data.chartext import char_text
 from seqlib.data.docstrings import describe as describe_corpus
 from seqlib.device import seed_everything, set_threads
 from seqlib.nn.lstm import init_forget_bias
-from seqlib.train.lm import CharLM, generate, next_char_loss, stream_loss
+from seqlib.train.lm import CharLM, generate, stream_loss, tbptt_step
 from seqlib.train.metrics import hidden_size_for_budget
-from seqlib.train.tbptt import detach_state
 
 from . import _runner
 
@@ -124,18 +123,13 @@ class CharLMJob:
         streams = self.corpus.ids["train"][self.offset:self.offset + B * self.stream_len].view(B, -1)
         chunk = streams[:, i * K:i * K + K + 1]  # (B, K + 1)
         self.model.train()
-        logits, state = self.model.run(chunk[:, :-1], self.state)  # (B, K, V)
-        loss = next_char_loss(logits, chunk[:, 1:])
-        value = loss.item()
+        # one Adam step on this window; the carried state is detached at the window's start
+        value, state = tbptt_step(self.model, self.opt, chunk, self.state, self.args.clip)
         self.max_train_bits = max(self.max_train_bits, value / LN2)
-        if not math.isfinite(value):
+        if not math.isfinite(value):  # no step was taken
             self.diverged = True
             return value
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()  # back to this window's start only: the carried state was detached
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip)
-        self.opt.step()
-        self.state = detach_state(state)
+        self.state = state
         self.loss_sum += value * chunk[:, 1:].numel()
         self.loss_n += chunk[:, 1:].numel()
         self.chars_seen += chunk[:, 1:].numel()

@@ -71,7 +71,7 @@ def test_charlm_gru_variant():
     assert math.isfinite(stream_loss(m, torch.randint(0, 11, (200,)), streams=4, chunk=7))
     assert generate(m, torch.tensor([1, 2]), 5, 0.8).shape == (5,)
     with pytest.raises(ValueError, match="CharLM: expected kind"):
-        CharLM(11, 4, 6, kind="rnn")
+        CharLM(11, 4, 6, kind="transformer")
     with pytest.raises(ValueError, match="no output tanh"):
         CharLM(11, 4, 6, output_tanh=False, kind="gru")
 

@@ -1,4 +1,5 @@
-"""seqlib.train.lm (CharLM, stream_loss, generate), seqlib.nn.lstm.NoTanhLSTM, CharText.ngram_loss."""
+"""seqlib.train.lm (CharLM, tbptt_step, train_stream, stream_loss, generate),
+seqlib.nn.lstm.NoTanhLSTM, CharText.ngram_loss."""
 import itertools
 import math
 
@@ -8,7 +9,8 @@ from torch import nn
 from torch.testing import assert_close
 
 import seqlib
-from seqlib.train.lm import CharLM, generate, next_char_loss, stream_loss, window_loss
+from seqlib.train.lm import (CharLM, generate, next_char_loss, stream_loss, tbptt_step,
+                             train_stream, window_loss)
 from seqlib.data.chartext import char_text
 from seqlib.nn.lstm import NoTanhLSTM, lstm_cell_no_tanh, lstm_gates
 
@@ -178,3 +180,115 @@ def test_window_loss_reads_each_window_from_a_zero_state():
         window_loss(m, ids, 0)
     with pytest.raises(ValueError, match="too few"):
         window_loss(m, ids[:5], 10)
+
+
+def test_charlm_rnn_kind_shapes_state_and_errors():
+    torch.manual_seed(7)
+    m = CharLM(11, 5, 7, num_layers=2, kind="rnn")
+    assert isinstance(m.rnn, nn.RNN) and m.rnn.nonlinearity == "tanh" and m.kind == "rnn"
+    x = torch.randint(0, 11, (3, 9))
+    logits, h = m.run(x)
+    assert logits.shape == (3, 9, 11) and h.shape == (2, 3, 7)  # the state is h alone
+    l1, s = m.run(x[:, :4])
+    l2, _ = m.run(x[:, 4:], s)
+    assert_close(torch.cat([l1, l2], 1), logits)
+    assert math.isfinite(stream_loss(m, torch.randint(0, 11, (120,)), streams=3, chunk=5))
+    with pytest.raises(ValueError, match="CharLM: output_tanh=False is an LSTM ablation; kind 'rnn'"):
+        CharLM(11, 5, 7, output_tanh=False, kind="rnn")
+    with pytest.raises(ValueError, match="CharLM: expected kind 'lstm', 'gru' or 'rnn', got 'elman'"):
+        CharLM(11, 5, 7, kind="elman")
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_tbptt_step_gradient_stops_at_the_window_start(kind):
+    torch.manual_seed(8)
+    m = CharLM(6, 3, 5, kind=kind).double()
+    chunk = torch.randint(0, 6, (2, 5))  # (B, k + 1)
+    # a state that still hangs on a graph: the previous window's computation, stood in by h0
+    h0 = torch.randn(1, 2, 5, dtype=torch.float64, requires_grad=True)
+    state = torch.tanh(2 * h0) if kind == "rnn" else (torch.tanh(2 * h0), 3 * h0)
+    opt = torch.optim.SGD(m.parameters(), lr=0.0)  # no change: the gradients stay to compare
+    loss, new = tbptt_step(m, opt, chunk, state, clip=None)
+    assert h0.grad is None  # nothing reached the previous window
+    for s in (new,) if kind == "rnn" else new:
+        assert s.grad_fn is None and not s.requires_grad
+    got = [p.grad.clone() for p in m.parameters()]
+    # the same window from the state with its graph cut, differentiated by hand
+    m.zero_grad()
+    cut = state.detach() if kind == "rnn" else tuple(t.detach() for t in state)
+    logits, _ = m.run(chunk[:, :-1], cut)
+    want_loss = next_char_loss(logits, chunk[:, 1:])
+    want_loss.backward()
+    assert loss == pytest.approx(want_loss.item())
+    for g, p in zip(got, m.parameters()):
+        assert_close(g, p.grad)
+    # ... which is not what full backpropagation into the earlier window gives
+    m.zero_grad()
+    full = next_char_loss(m.run(chunk[:, :-1], state)[0], chunk[:, 1:])
+    full.backward()
+    assert h0.grad is not None and h0.grad.abs().sum() > 0
+
+
+def test_train_stream_carries_the_state_and_detaches_it_at_each_window():
+    torch.manual_seed(9)
+    N, k, streams = 203, 4, 3
+    m = CharLM(N, 3, 6, kind="rnn")
+    ids = torch.arange(N)  # every id once: a window's position in the text is its content
+    seen, run = [], m.run
+
+    def spy(x, state=None):  # records what each window is fed
+        logits, new = run(x, state)
+        seen.append((x.clone(), state, new.detach().clone()))
+        return logits, new
+
+    m.run = spy
+    hist = train_stream(m, ids, k=k, streams=streams, passes=2, lr=1e-3, seed=0)
+    length = (N - k) // streams
+    per_pass = (length - 1) // k
+    assert hist["updates"] == len(seen) == len(hist["loss"]) == 2 * per_pass
+    assert hist["chars"][-1] == 2 * per_pass * streams * k and not hist["diverged"]
+    for j, (x, state, _) in enumerate(seen):
+        assert x.shape == (streams, k)
+        assert torch.equal(x[:, 1:] - x[:, :-1], torch.ones(streams, k - 1, dtype=torch.long))
+        assert torch.equal(x[1:, 0] - x[:-1, 0], torch.full((streams - 1,), length))  # side by side
+        if j % per_pass == 0:
+            assert state is None  # each pass starts from a zero state
+        else:  # carried from the window before, which it continues, with its graph cut
+            assert torch.equal(x[:, 0], seen[j - 1][0][:, -1] + 1)
+            assert state.grad_fn is None and not state.requires_grad
+            assert torch.equal(state, seen[j - 1][2])
+
+
+def test_train_stream_learns_a_repetitive_text_and_reports_a_curve():
+    torch.manual_seed(10)
+    pattern = torch.tensor([0, 1, 2, 0, 1, 3, 0, 2, 4])  # the next id depends on up to 2 back
+    ids, held_out = pattern.repeat(60), pattern.repeat(8)
+    m = CharLM(5, 4, 16, kind="rnn")
+    hist = train_stream(m, ids, k=9, streams=4, steps=80, lr=2e-2, seed=1, eval_ids=held_out,
+                        eval_every=20, eval_streams=2)
+    ev = hist["eval"]
+    assert [e["updates"] for e in ev] == [0, 20, 40, 60, 80]
+    assert [e["chars"] for e in ev] == [0, 20 * 36, 40 * 36, 60 * 36, 80 * 36]
+    assert ev[0]["loss"] > 1.2 and ev[-1]["loss"] < 0.25 * ev[0]["loss"], ev
+    assert ev[-1]["loss"] == pytest.approx(stream_loss(m, held_out, streams=2))
+
+
+def test_train_stream_and_tbptt_step_reject_bad_input():
+    m = CharLM(5, 3, 4, kind="rnn")
+    ids = torch.randint(0, 5, (100,))
+    with pytest.raises(ValueError, match="train_stream: expected a 1-D long tensor"):
+        train_stream(m, ids.float(), k=4, streams=2, steps=1)
+    with pytest.raises(ValueError, match="train_stream: expected the window k"):
+        train_stream(m, ids, k=0, streams=2, steps=1)
+    with pytest.raises(ValueError, match="train_stream: expected streams"):
+        train_stream(m, ids, k=4, streams=1.5, steps=1)
+    with pytest.raises(ValueError, match="train_stream: expected exactly one of steps and passes"):
+        train_stream(m, ids, k=4, streams=2, steps=1, passes=1)
+    with pytest.raises(ValueError, match="train_stream: expected passes"):
+        train_stream(m, ids, k=4, streams=2, passes=0)
+    with pytest.raises(ValueError, match="train_stream: 100 characters are too few"):
+        train_stream(m, ids, k=30, streams=4, steps=1)
+    with pytest.raises(ValueError, match="train_stream: expected eval_ids"):
+        train_stream(m, ids, k=4, streams=2, steps=1, eval_ids=ids.view(10, 10))
+    with pytest.raises(ValueError, match="tbptt_step: expected a window of ids"):
+        tbptt_step(m, torch.optim.SGD(m.parameters(), lr=0.1), ids[:1].view(1, 1))

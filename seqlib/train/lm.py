@@ -1,5 +1,6 @@
-"""A character-level language model: embedding, stacked LSTM (or GRU), next-character logits;
-its held-out loss over a whole text stream, and text generated with a temperature.
+"""A character-level language model: embedding, stacked vanilla RNN, LSTM or GRU, next-character
+logits; truncated BPTT over a text read as streams (`train_stream`, one update per window:
+`tbptt_step`); its held-out loss over a whole text stream, and text generated with a temperature.
 
 Shape legend: B batch (streams), T time (characters), E embedding size, H hidden size,
 L layers, V vocabulary size.
@@ -13,23 +14,27 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlib.nn.lstm import NoTanhLSTM
+from seqlib.train.tbptt import detach_state
+
+KINDS = ("lstm", "gru", "rnn")
 
 
 class CharLM(nn.Module):
     r"""Predicts the next character: :math:`p(x_{t+1} \mid x_{\le t}) =
     \mathrm{softmax}(W h^{(L)}_t + b)`, with :math:`h^{(L)}_t` the top layer of an
-    L-layer LSTM (or GRU) reading the embedded characters.
+    L-layer LSTM (or GRU, or vanilla tanh RNN) reading the embedded characters.
 
     Args:
         vocab_size: V.  embed_dim: E.  hidden_size: H (every layer).  num_layers: L.
         output_tanh: True (default) runs `torch.nn.LSTM` (:math:`h = o \odot \tanh(c)`);
             False runs `seqlib.nn.lstm.NoTanhLSTM` (:math:`h = o \odot c`), an ablation
             with the same parameters and the same initialisation for a given seed.
-        kind: "lstm" (default) or "gru" (`torch.nn.GRU`; its state is h alone, and
-            `output_tanh` must stay True).
+        kind: "lstm" (default), "gru" (`torch.nn.GRU`) or "rnn" (`torch.nn.RNN`, tanh:
+            :math:`h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`); the GRU's
+            and the RNN's state is h alone, and `output_tanh` must stay True for both.
     Shapes:
         forward: x (B, T) long -> logits (B, T, V).
-        run: x (B, T) long, state (h, c) each (L, B, H) (GRU: h (L, B, H)) or None
+        run: x (B, T) long, state (h, c) each (L, B, H) (GRU, RNN: h (L, B, H)) or None
             -> logits, state.
     """
 
@@ -41,14 +46,14 @@ class CharLM(nn.Module):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"CharLM: expected {name} to be a positive integer, "
                                  f"got {v!r}")
-        if kind not in ("lstm", "gru"):
-            raise ValueError(f"CharLM: expected kind 'lstm' or 'gru', got {kind!r}")
-        if kind == "gru" and not output_tanh:
-            raise ValueError("CharLM: output_tanh=False is an LSTM ablation; kind 'gru' "
+        if kind not in KINDS:
+            raise ValueError(f"CharLM: expected kind 'lstm', 'gru' or 'rnn', got {kind!r}")
+        if kind != "lstm" and not output_tanh:
+            raise ValueError(f"CharLM: output_tanh=False is an LSTM ablation; kind {kind!r} "
                              "has no output tanh to remove")
         self.vocab_size, self.output_tanh, self.kind = vocab_size, output_tanh, kind
         self.embed = nn.Embedding(vocab_size, embed_dim)
-        rnn = nn.GRU if kind == "gru" else nn.LSTM if output_tanh else NoTanhLSTM
+        rnn = {"gru": nn.GRU, "rnn": nn.RNN}.get(kind, nn.LSTM if output_tanh else NoTanhLSTM)
         self.rnn = rnn(embed_dim, hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, vocab_size)
 
@@ -66,6 +71,118 @@ class CharLM(nn.Module):
 def next_char_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy in nats per character. logits (B, T, V), y (B, T) long."""
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())  # (B*T, V), (B*T,)
+
+
+def tbptt_step(model: CharLM, opt: torch.optim.Optimizer, chunk: torch.Tensor, state=None,
+               clip: float | None = 1.0):
+    """One update of truncated BPTT: read the window `chunk[:, :-1]` from the carried `state`,
+    predict `chunk[:, 1:]`, and take one optimizer step on the window's mean cross-entropy.
+
+    The state is detached at the window's start, so the gradient of this window's loss stops
+    there and never reaches the windows before it. chunk (B, k + 1) long; state as
+    `CharLM.run` returns it, or None (a zero state). Returns (the window's loss in nats/char,
+    the final state, detached). A window whose loss is not finite takes no step.
+    """
+    if chunk.dim() != 2 or chunk.size(1) < 2:
+        raise ValueError(f"tbptt_step: expected a window of ids (B, k + 1) with k >= 1, "
+                         f"got shape {tuple(chunk.shape)}")
+    if state is not None:
+        state = detach_state(state)  # cut the graph: gradients stop at this window's start
+    logits, state = model.run(chunk[:, :-1], state)  # (B, k, V)
+    loss = next_char_loss(logits, chunk[:, 1:])
+    value = loss.item()
+    if math.isfinite(value):
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # back through this window only
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+    return value, detach_state(state)
+
+
+def _positive_int(fn: str, name: str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{fn}: expected {name} to be a positive integer, got {v!r}")
+
+
+def train_stream(model: CharLM, ids: torch.Tensor, *, k: int, streams: int,
+                 steps: int | None = None, passes: int | None = None, lr: float = 3e-3,
+                 clip: float | None = 1.0, seed: int = 0, eval_ids: torch.Tensor | None = None,
+                 eval_every: int | None = None, eval_streams: int = 16) -> dict:
+    """Trains `model` on the text `ids` with truncated BPTT of window `k`.
+
+    The text is cut into `streams` contiguous pieces read side by side (a batch of B =
+    `streams`), left to right in windows of `k` characters: one Adam step per window
+    (`tbptt_step`), the state carried from window to window and detached at each window's
+    start. Each pass over the text starts from a zero state at an offset drawn below `k` with
+    `seed`, so the window boundaries move from pass to pass. Training stops after `steps`
+    updates or `passes` passes (give exactly one).
+
+    With `eval_ids`, the held-out loss (`stream_loss` over `eval_streams` streams, the state
+    carried: the regime of training) is measured before the first update, every `eval_every`
+    updates (default: 8 points) and after the last. ids (N,) long.
+
+    Returns {"updates", "loss" (each update's window loss, nats/char), "chars" (characters
+    predicted in training so far, after each update), "eval" (a list of {"updates", "chars",
+    "loss"}), "diverged" (a window's loss was not finite: training stopped there)}.
+    """
+    fn = "train_stream"
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or ids.dtype != torch.long:
+        raise ValueError(f"{fn}: expected a 1-D long tensor of ids, got "
+                         f"{getattr(ids, 'dtype', type(ids).__name__)} of shape "
+                         f"{tuple(getattr(ids, 'shape', ()))}")
+    if eval_ids is not None and (not isinstance(eval_ids, torch.Tensor) or eval_ids.dim() != 1
+                                 or eval_ids.dtype != torch.long):
+        raise ValueError(f"{fn}: expected eval_ids to be a 1-D long tensor of ids or None")
+    _positive_int(fn, "the window k", k)
+    _positive_int(fn, "streams", streams)
+    if (steps is None) == (passes is None):
+        raise ValueError(f"{fn}: expected exactly one of steps and passes, got steps={steps!r}, "
+                         f"passes={passes!r}")
+    _positive_int(fn, "steps" if passes is None else "passes", steps or passes)
+    if eval_every is not None:
+        _positive_int(fn, "eval_every", eval_every)
+    length = (ids.numel() - k) // streams  # characters per stream, with room for the offset
+    if length < k + 1:
+        raise ValueError(f"{fn}: {ids.numel()} characters are too few for {streams} streams "
+                         f"of at least one window of {k} + 1")
+    per_pass = (length - 1) // k  # whole windows per pass
+    total = steps if steps is not None else passes * per_pass
+    if eval_ids is not None and eval_every is None:
+        eval_every = max(1, total // 8)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    hist = {"updates": 0, "loss": [], "chars": [], "eval": [], "diverged": False}
+
+    def evaluate():
+        chars = hist["chars"][-1] if hist["chars"] else 0
+        loss = stream_loss(model, eval_ids, streams=eval_streams)
+        hist["eval"].append({"updates": hist["updates"], "chars": chars, "loss": loss})
+
+    if eval_ids is not None:
+        evaluate()
+    model.train()
+    while hist["updates"] < total and not hist["diverged"]:
+        offset = int(torch.randint(0, k, (1,), generator=gen))
+        x = ids[offset:offset + streams * length].view(streams, length)  # (B, N/B)
+        state = None  # each pass starts its streams from a zero state
+        for i in range(per_pass):
+            chunk = x[:, i * k:i * k + k + 1]  # (B, k + 1)
+            loss, state = tbptt_step(model, opt, chunk, state, clip)
+            hist["updates"] += 1
+            hist["loss"].append(loss)
+            hist["chars"].append((hist["chars"][-1] if hist["chars"] else 0) + streams * k)
+            if not math.isfinite(loss):
+                hist["diverged"] = True
+                break
+            if eval_ids is not None and hist["updates"] % eval_every == 0:
+                evaluate()
+            if hist["updates"] >= total:
+                break
+    if eval_ids is not None and hist["eval"][-1]["updates"] != hist["updates"]:
+        evaluate()
+    model.train()
+    return hist
 
 
 @torch.no_grad()
