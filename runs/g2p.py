@@ -80,6 +80,8 @@ class G2PJob:
         self.config = {"src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab),
                        "embed_dim": args.embed, "hidden_size": args.hidden, "attention": args.attention,
                        "kind": args.kind, "impl": "torch"}
+        if args.dropout:  # only when used, so that earlier models' configs still match
+            self.config["dropout"] = args.dropout
         self.model = Seq2Seq(**self.config)
         self.init = None
         if args.init_from is not None:  # continue from saved weights (a fresh optimizer)
@@ -214,6 +216,7 @@ def parse(argv):
     p.add_argument("--kind", default="gru", choices=("gru", "lstm"))
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--embed", type=int, default=64)
+    p.add_argument("--dropout", type=float, default=0.0, help="Seq2Seq dropout while training (0: none)")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--clip", type=float, default=1.0)

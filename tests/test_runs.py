@@ -244,6 +244,29 @@ def test_save_and_load_seq2seq_round_trip(tmp_path):
     assert info["src_vocab"] == data.src_vocab and info["meta"]["val_WER"] == 0.5
 
 
+def test_seq2seq_dropout_acts_only_in_training_and_round_trips(tmp_path):
+    from seqlib.nn.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq
+    data = _pairs(30)
+    config = {"src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab), "embed_dim": 8,
+              "hidden_size": 12, "attention": True, "kind": "gru", "impl": "torch", "dropout": 0.5}
+    torch.manual_seed(0)
+    model = Seq2Seq(**config)
+    plain = Seq2Seq(**{**config, "dropout": 0.0})
+    plain.load_state_dict(model.state_dict())  # dropout adds no parameters
+    X, L = data.encode(data.sources["train"][:5])
+    y = torch.ones(5, 4, dtype=torch.long)
+    model.eval(), plain.eval()
+    torch.testing.assert_close(model(X, L, y), plain(X, L, y))  # off in eval mode
+    model.train()
+    assert not torch.allclose(model(X, L, y), plain(X, L, y))  # on while training
+    save_seq2seq(tmp_path / "m.pt", model, config, data.src_vocab, data.tgt_vocab)
+    loaded, info = load_seq2seq(tmp_path / "m.pt")
+    assert info["config"]["dropout"] == 0.5 and loaded.drop.p == 0.5
+    for bad in (1.0, -0.1, True, "0.2"):
+        with pytest.raises(ValueError, match="Seq2Seq: expected dropout"):
+            Seq2Seq(**{**config, "dropout": bad})
+
+
 RESULTS = records.repo_root() / "chapters" / "results"
 RUN_RECORDS = sorted(p for p in RESULTS.glob("*/*.json") if p.parent.name != "claims"
                      and (json.loads(p.read_text()) or {}).get("kind") == "run")

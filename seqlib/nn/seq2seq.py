@@ -51,9 +51,10 @@ class Encoder(nn.Module):
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, kind: str = "gru",
-                 bidirectional: bool = True, impl: str = "seqlib"):
+                 bidirectional: bool = True, impl: str = "seqlib", dropout: float = 0.0):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.drop = nn.Dropout(dropout)  # on the embedded letters (training only)
         self.rnn = make_recurrent(kind, embed_dim, hidden_size, impl=impl, bidirectional=bidirectional)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
@@ -65,7 +66,7 @@ class Encoder(nn.Module):
             raise ValueError(f"Encoder: expected lengths (B,) = ({src.size(0)},) between 1 and T = {src.size(1)}, "
                              f"got {lengths.tolist() if lengths.numel() < 10 else tuple(lengths.shape)}")
         T = src.size(1)
-        packed = pack_padded_sequence(self.embed(src), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(self.drop(self.embed(src)), lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, M)
         h_n = state[0] if isinstance(state, tuple) else state  # (D, B, H)
@@ -95,6 +96,8 @@ class Seq2Seq(nn.Module):
         attention: additive attention (True) or the fixed context (False).
         kind: 'gru' or 'lstm'.  bidirectional: encoder reads both ways (default True).
         attention_size: A (default H).  impl: 'seqlib' (from-scratch layers) or 'torch' (their twins).
+        dropout: probability of zeroing an input of the encoder, of the decoder's cell and of its
+            output layer while training (default 0: none); no parameters, so it is a regulariser only.
     Shapes:
         forward(src (B, T), src_lengths (B,), tgt_in (B, U)) -> logits (B, U, V) (teacher forcing);
         greedy(...) -> tokens (B, U') and, if asked, weights (B, U', T);
@@ -103,13 +106,16 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int = 32, hidden_size: int = 64,
                  attention: bool = True, kind: str = "gru", bidirectional: bool = True,
-                 attention_size: int | None = None, impl: str = "seqlib"):
+                 attention_size: int | None = None, impl: str = "seqlib", dropout: float = 0.0):
         super().__init__()
         if (kind, impl) not in CELLS:
             raise ValueError(f"Seq2Seq: expected kind 'gru' or 'lstm' and impl 'seqlib' or 'torch', "
                              f"got {kind!r}, {impl!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"Seq2Seq: expected dropout a probability in [0, 1), got {dropout!r}")
         self.kind, self.tgt_vocab = kind, tgt_vocab
-        self.encoder = Encoder(src_vocab, embed_dim, hidden_size, kind, bidirectional, impl)
+        self.encoder = Encoder(src_vocab, embed_dim, hidden_size, kind, bidirectional, impl, dropout)
+        self.drop = nn.Dropout(dropout)
         M = self.encoder.output_size
         self.tgt_embed = nn.Embedding(tgt_vocab, embed_dim, padding_idx=PAD)
         self.bridge = nn.Linear(M, hidden_size)  # W_s
@@ -129,14 +135,15 @@ class Seq2Seq(nn.Module):
 
     def step(self, y_prev: torch.Tensor, state: tuple, memory: Memory):
         """One decoder step: y_prev (B,) -> logits (B, V), new state, attention weights (B, T) or None."""
-        emb = self.tgt_embed(y_prev)  # (B, E)
+        emb = self.drop(self.tgt_embed(y_prev))  # (B, E); dropout only while training
         if self.attention is not None:
             context, weights = self.attention(state[0], memory.outputs, memory.mask, memory.keys)  # (B, M), (B, T)
         else:
             context, weights = memory.final, None  # the same (B, M) vector at every step
         new = self.cell(torch.cat([emb, context], dim=-1), state if self.kind == "lstm" else state[0])
         state = tuple(new) if self.kind == "lstm" else (new,)
-        logits = self.out(torch.cat([state[0], context, emb], dim=-1))  # (B, H+M+E) @ (., V) -> (B, V)
+        features = torch.cat([self.drop(torch.cat([state[0], context], dim=-1)), emb], dim=-1)
+        logits = self.out(features)  # (B, H+M+E) @ (., V) -> (B, V)
         return logits, state, weights
 
     def _check_target(self, tgt: torch.Tensor, B: int) -> None:
