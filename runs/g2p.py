@@ -33,6 +33,7 @@ import torch
 from seqlib.data.g2p import load_g2p
 from seqlib.data.pairs import PairBatches
 from seqlib.device import seed_everything, set_threads
+from seqlib.train.g2p_eval import word_errors
 from seqlib.train.metrics import phoneme_error_rate, word_error_rate
 from seqlib.book.records import results_dir, split_fingerprint
 from seqlib.nn.seq2seq import Seq2Seq, load_seq2seq, save_seq2seq, seq2seq_loss
@@ -159,6 +160,11 @@ class G2PJob:
             pred, refs = decode(self.model, self.data, "test", beam=beam, limit=limit)
             res[f"beam{beam}"] = {"test_WER": word_error_rate(pred, refs),
                                   "test_PER": phoneme_error_rate(pred, refs), "test_words": len(pred)}
+        # per held-out word, in the split's order, for the last decode (beam): edits to the closest
+        # reference and that reference's length (wrong = edits > 0), for analyses by word
+        errs = [word_errors(p, r) for p, r in zip(pred, refs)]
+        res[f"beam{self.args.beam}"]["per_word"] = {"edits": [e[1] for e in errs],
+                                                    "ref_len": [e[2] for e in errs]}
         self.final = {"test": res, "examples": [
             {"word": w, "predicted": " ".join(p), "references": [" ".join(r) for r in rs]}
             for w, p, rs in zip(self.data.sources["test"][:20], pred[:20], refs[:20])]}

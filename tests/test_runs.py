@@ -384,6 +384,11 @@ def test_g2p_dry_run_continues_from_saved_weights_and_refuses_a_mismatch(tmp_pat
     best = out["values"]["best_val"]  # the starting weights were a candidate
     assert best["val_WER"] <= init["meta"]["val_WER"]
     assert (tmp_path / out["values"]["best_model_file"]).exists()
+    t = out["values"]["test"]["beam4"]
+    pw = t["per_word"]
+    assert len(pw["edits"]) == len(pw["ref_len"]) == t["test_words"]
+    assert abs(sum(e > 0 for e in pw["edits"]) / t["test_words"] - t["test_WER"]) < 1e-12
+    assert abs(sum(pw["edits"]) / sum(pw["ref_len"]) - t["test_PER"]) < 1e-12
     with pytest.raises(FileNotFoundError, match="runs.g2p: --init-from"):
         g2p.main(["--dry-run", "--init-from", str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="runs.g2p: --init-from expected a model with this run's config"):
