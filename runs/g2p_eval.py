@@ -7,7 +7,7 @@ model's most-attended letter at every greedy step, and a reference alignment.
     python -m runs.g2p_eval --dry-run    # 60 words, writes only to a temp folder
 
 Reads chapters/results/06_attention/g2p_attention_best.pt and g2p_fixed_context_best.pt (made by
-`python -m runs.g2p`). The split is `seqlib.data.load_g2p(seed=0)`, the one those models were
+`python -m runs.g2p`), or the files `--attention-file` and `--fixed-file` name there. The split is `seqlib.data.load_g2p(seed=0)`, the one those models were
 chosen on (validation) and tested on; the record checks the split fingerprint against theirs.
 
 Besides the models' outputs the record holds, per held-out word: whether the training words
@@ -85,6 +85,10 @@ def parse(argv):
     p.add_argument("--align-train", type=int, default=30000,
                    help="training words the aligner and the letter baseline learn from")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--attention-file", default="g2p_attention_best.pt",
+                   help="the attention model's save_seq2seq file in chapters/results/06_attention/")
+    p.add_argument("--fixed-file", default="g2p_fixed_context_best.pt",
+                   help="the fixed-context model's file there")
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--dry-run", action="store_true")
     return p.parse_args(argv)
@@ -109,9 +113,9 @@ def main(argv=None):
     fp = split_fingerprint(test_all)
     refs_of = dict(zip(test_all, data.references["test"]))
     words = test_all if a.words is None else sample_words(test_all, a.words, seed=0)
-    models = {}
-    for name in MODELS:
-        model, info = load_seq2seq(src / f"{name}_best.pt")
+    models, files = {}, dict(zip(MODELS, (a.attention_file, a.fixed_file)))
+    for name in MODELS:  # the two roles, whichever run's file fills each
+        model, info = load_seq2seq(src / files[name])
         if info["meta"].get("split") not in (None, fp):
             raise RuntimeError(f"g2p_eval: {name} was tested on split {info['meta'].get('split')}, "
                                f"this split is {fp}")
@@ -120,8 +124,8 @@ def main(argv=None):
     alphabet = {p: chr(ord("A") + i) if i < 26 else chr(ord("a") + i - 26) for i, p in enumerate(phones)}
 
     state = torch.load(ckpt, weights_only=False) if ckpt.exists() and not a.fresh else None
-    if state is None or state["words"] != words:
-        state = {"words": words, "done": 0, "out": {n: {} for n in MODELS}}
+    if state is None or state["words"] != words or state.get("files", files) != files:
+        state = {"words": words, "files": files, "done": 0, "out": {n: {} for n in MODELS}}
     chunks = range(state["done"], len(words), a.chunk)
     for start in chunks:
         part = words[start:start + a.chunk]
@@ -169,7 +173,7 @@ def main(argv=None):
     for name, (model, info) in models.items():
         o = state["out"][name]
         values["models"][name] = {
-            "file": f"{name}_best.pt", "config": info["config"],
+            "file": files[name], "config": info["config"],
             "chosen_at": {k: info["meta"].get(k) for k in ("epoch", "val_WER", "val_PER")},
             "greedy": "|".join(o["greedy"]), "beam": "|".join(o["beam"]),
             **({"attention_argmax_greedy": "|".join(o["argmax"])} if "argmax" in o else {}),
