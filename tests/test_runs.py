@@ -281,7 +281,7 @@ def test_committed_run_records_are_finished():
         assert rec["status"] == "done", f"{path.relative_to(RESULTS)}: status {rec['status']!r}"
 
 
-@pytest.mark.parametrize("name", ["g2p_attention", "g2p_fixed_context"])
+@pytest.mark.parametrize("name", ["g2p_attention", "g2p_attention_cont", "g2p_fixed_context"])
 def test_committed_g2p_model_matches_its_record(name):
     from seqlib.nn.seq2seq import load_seq2seq
     folder = RESULTS / "06_attention"
