@@ -209,7 +209,7 @@ def describe_record(record: dict | None) -> str:
 
 STEPS_TO_SOLVE_PARTS = ("steps_to_solve", "steps_to_solve_copy100", "steps_to_solve_copy100b",
                         "steps_to_solve_long", "steps_to_solve_copy100_s34",
-                        "steps_to_solve_long_s34")
+                        "steps_to_solve_long_s34", "steps_to_solve_500")
 
 
 def summarize_steps_to_solve(cells: list, cap: int, models=None) -> list:
