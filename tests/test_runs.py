@@ -281,7 +281,8 @@ def test_committed_run_records_are_finished():
         assert rec["status"] == "done", f"{path.relative_to(RESULTS)}: status {rec['status']!r}"
 
 
-@pytest.mark.parametrize("name", ["g2p_attention", "g2p_attention_cont", "g2p_fixed_context"])
+@pytest.mark.parametrize("name", ["g2p_attention", "g2p_attention_cont", "g2p_attention_h256",
+                                  "g2p_fixed_context"])
 def test_committed_g2p_model_matches_its_record(name):
     from seqlib.nn.seq2seq import load_seq2seq
     folder = RESULTS / "06_attention"
@@ -294,7 +295,7 @@ def test_committed_g2p_model_matches_its_record(name):
     assert info["meta"]["split"] == rec["provenance"]["split_fingerprint"]
     assert sum(p.numel() for p in model.parameters()) == rec["values"]["model"]["parameters"]
     assert info["meta"]["val_WER"] == pytest.approx(rec["values"]["best_val"]["val_WER"])
-    assert model_file.stat().st_size < 5e6
+    assert model_file.stat().st_size < 8e6  # the largest, H = 256, is 6.6 MB
 
 
 def test_steps_to_solve_models_are_matched_in_parameters():
